@@ -1,0 +1,3 @@
+module github.com/polku-hb/polku/cmd/polku
+
+go 1.26

@@ -1,0 +1,273 @@
+// Package dev runs the whole of Polku in one process for a laptop, a demo or a
+// pilot: every service on its own loopback gRPC port, the REST gateway, one
+// embedded store file (or Redis), a development signing key, and demo data.
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
+
+	"github.com/polku-hb/polku/cmd/polku/internal/pending"
+	"github.com/polku-hb/polku/gateway"
+	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/boot"
+	"github.com/polku-hb/polku/platform/grpcserver"
+	"github.com/polku-hb/polku/platform/logging"
+	"github.com/polku-hb/polku/platform/store/embedded"
+	"github.com/polku-hb/polku/platform/telemetry"
+	"github.com/polku-hb/polku/platform/version"
+	clientssvc "github.com/polku-hb/polku/services/clients/service"
+)
+
+// Options configure a Stack. Zero values give the `polku dev` defaults.
+type Options struct {
+	// DataDir holds the embedded store, the dev signing key and the dev
+	// identity-code key (default .data).
+	DataDir string
+	// Store is "embedded" (default) or "redis" (then RedisAddrs).
+	Store      string
+	RedisAddrs []string
+	// GatewayAddr and ServiceAddrs are listen addresses; "127.0.0.1:0" picks a
+	// free port (tests). Defaults: gateway 127.0.0.1:8080, services 9101-9105.
+	GatewayAddr  string
+	ServiceAddrs map[string]string
+	// SpanExporter, when set, receives every span of every service (tests).
+	SpanExporter sdktrace.SpanExporter
+	// Log receives the JSON logs of every service (default os.Stderr).
+	Log io.Writer
+}
+
+// Stack is a running all-in-one.
+type Stack struct {
+	// GatewayURL is the REST base URL, e.g. http://127.0.0.1:8080.
+	GatewayURL string
+	// GRPCAddrs maps each service to its gRPC address.
+	GRPCAddrs map[string]string
+	// Issuer signs development tokens the stack accepts.
+	Issuer *auth.DevIssuer
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
+	closes []func() error
+}
+
+// Start starts every service and the gateway and returns when they listen.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	if o.DataDir == "" {
+		o.DataDir = ".data"
+	}
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	if o.GatewayAddr == "" {
+		o.GatewayAddr = "127.0.0.1:8080"
+	}
+	addrs := map[string]string{}
+	for _, name := range gateway.Services() {
+		addrs[name] = gateway.DefaultTargets[name]
+		if a, ok := o.ServiceAddrs[name]; ok {
+			addrs[name] = a
+		}
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	issuer, err := auth.LoadOrCreateDevKey(o.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("dev signing key: %w", err)
+	}
+	verifier, err := auth.NewVerifier(ctx, auth.Config{Issuer: auth.DevIssuerName, Audience: auth.DevAudience, PublicKeyPEM: issuer.PublicKeyPEM()})
+	if err != nil {
+		return nil, err
+	}
+	picKey, err := devPICKey(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Stack{GRPCAddrs: map[string]string{}, Issuer: issuer, cancel: cancel}
+	fail := func(err error) (*Stack, error) {
+		_ = s.Stop()
+		return nil, err
+	}
+
+	var stores *boot.Stores
+	if o.Store == "redis" {
+		stores, err = boot.OpenStores(boot.Common{Store: "redis", RedisAddrs: o.RedisAddrs})
+	} else {
+		var db *embedded.DB
+		db, err = embedded.Open(filepath.Join(o.DataDir, "polku.db"))
+		stores = boot.EmbeddedStores(db)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("store: %w", err))
+	}
+	s.closes = append(s.closes, stores.Close)
+
+	newTelemetry := func(name string) (*telemetry.Providers, error) {
+		tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name, ServiceVersion: version.Version, SpanExporter: o.SpanExporter})
+		if err != nil {
+			return nil, err
+		}
+		s.closes = append(s.closes, func() error {
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			defer c()
+			return tel.Shutdown(sctx)
+		})
+		return tel, nil
+	}
+	serve := func(name string, log *slog.Logger, tel *telemetry.Providers, ready func(context.Context) error, register func(grpc.ServiceRegistrar)) error {
+		srv := grpcserver.New(grpcserver.Options{
+			Name: name, Logger: log, Telemetry: tel, Ready: ready,
+			Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier)},
+			Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(verifier)},
+		})
+		register(srv.GRPC())
+		lis, err := net.Listen("tcp", addrs[name])
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		s.GRPCAddrs[name] = lis.Addr().String()
+		s.goRun(func() error { return srv.Serve(ctx, lis) })
+		return nil
+	}
+
+	// clients: the first service that is implemented.
+	{
+		tel, err := newTelemetry(clientssvc.Name)
+		if err != nil {
+			return fail(err)
+		}
+		log := logging.New(o.Log, "info", clientssvc.Name)
+		st := stores.Namespace(clientssvc.Namespace, clientssvc.Shards)
+		svc, err := clientssvc.New(clientssvc.Deps{Store: st, PICKey: picKey, Telemetry: tel, Logger: log})
+		if err != nil {
+			return fail(err)
+		}
+		if err := serve("clients", log, tel, st.Ping, svc.Register); err != nil {
+			return fail(err)
+		}
+		s.goRun(func() error { return svc.RunConsumers(ctx) })
+	}
+	// Services whose issue has not landed yet: their gRPC API is served (so
+	// reflection lists it and the gateway routes to it) and answers UNIMPLEMENTED.
+	for _, name := range pending.Services() {
+		log := logging.New(o.Log, "info", "polku-"+name)
+		tel, err := newTelemetry("polku-" + name)
+		if err != nil {
+			return fail(err)
+		}
+		if err := serve(name, log, tel, nil, func(g grpc.ServiceRegistrar) { pending.Register(g, name) }); err != nil {
+			return fail(err)
+		}
+	}
+
+	// The gateway.
+	tel, err := newTelemetry(gateway.Name)
+	if err != nil {
+		return fail(err)
+	}
+	gw, err := gateway.New(ctx, gateway.Config{Targets: s.GRPCAddrs, MaxBodyBytes: 1 << 20}, verifier, tel)
+	if err != nil {
+		return fail(err)
+	}
+	s.closes = append(s.closes, func() error { gw.Close(); return nil })
+	lis, err := net.Listen("tcp", o.GatewayAddr)
+	if err != nil {
+		return fail(fmt.Errorf("gateway: %w", err))
+	}
+	s.GatewayURL = "http://" + lis.Addr().String()
+	hs := gw.Server(lis.Addr().String())
+	s.goRun(func() error {
+		err := hs.Serve(lis)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	s.goRun(func() error {
+		<-ctx.Done()
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		return hs.Shutdown(sctx)
+	})
+	return s, nil
+}
+
+func (s *Stack) goRun(f func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+			s.mu.Lock()
+			s.errs = append(s.errs, err)
+			s.mu.Unlock()
+			s.cancel() // one part failing stops the whole stack
+		}
+	}()
+}
+
+// Wait blocks until the stack stops (its context ends or a part fails).
+func (s *Stack) Wait() error {
+	s.wg.Wait()
+	return s.closeAll()
+}
+
+// Stop stops every part and waits for them.
+func (s *Stack) Stop() error {
+	s.cancel()
+	return s.Wait()
+}
+
+func (s *Stack) closeAll() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.closes) - 1; i >= 0; i-- {
+		if err := s.closes[i](); err != nil {
+			s.errs = append(s.errs, err)
+		}
+	}
+	s.closes = nil
+	errs := s.errs
+	s.errs = nil
+	return errors.Join(errs...)
+}
+
+// Token issues a development token for p, valid for ttl.
+func (s *Stack) Token(p auth.Principal, ttl time.Duration) (string, error) {
+	return s.Issuer.Issue(p, auth.DevIssuerName, auth.DevAudience, ttl)
+}
+
+// devPICKey is POLKU_PIC_KEY, or a key generated once into the data dir.
+func devPICKey(dir string) ([]byte, error) {
+	if k := os.Getenv("POLKU_PIC_KEY"); k != "" {
+		return clientssvc.ParseKey(k)
+	}
+	path := filepath.Join(dir, "pic-key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		b = []byte(clientssvc.NewKey())
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	return clientssvc.ParseKey(strings.TrimSpace(string(b)))
+}

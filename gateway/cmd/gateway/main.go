@@ -1,0 +1,77 @@
+// Command gateway runs Polku's REST edge alone (one container in Kubernetes).
+// Configuration is read from the environment: see docs/configuration.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/polku-hb/polku/gateway"
+	"github.com/polku-hb/polku/platform/boot"
+	"github.com/polku-hb/polku/platform/config"
+	"github.com/polku-hb/polku/platform/logging"
+	"github.com/polku-hb/polku/platform/telemetry"
+	"github.com/polku-hb/polku/platform/version"
+)
+
+func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
+		fmt.Println("gateway", version.String())
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	env := config.FromOS()
+	common := boot.LoadCommon(env)
+	cfg := gateway.LoadConfig(env)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	log := logging.New(os.Stdout, common.LogLevel, gateway.Name)
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: gateway.Name, ServiceVersion: version.Version})
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+	verifier, err := boot.NewVerifier(ctx, common)
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	gw, err := gateway.New(ctx, cfg, verifier, tel)
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+	srv := gw.Server(cfg.Addr)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("serving", "addr", cfg.Addr, "version", version.Version)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+// Package boot holds what every Polku service binary reads and opens the same way
+// at start: the common configuration (store, tokens, logging), the store
+// namespaces and the token verifier. A service adds its own settings beside it.
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/config"
+	"github.com/polku-hb/polku/platform/store"
+	"github.com/polku-hb/polku/platform/store/embedded"
+	"github.com/polku-hb/polku/platform/store/redisstore"
+)
+
+// Common is the configuration every service shares. Each field names its
+// environment variable and default in docs/configuration.md.
+type Common struct {
+	// Store is "embedded" (one file under DataDir) or "redis".
+	Store string
+	// DataDir holds the embedded store file and dev keys.
+	DataDir string
+	// RedisAddrs: one address is a single node (or a proxy); several are a Redis
+	// Cluster, unless RedisMasterName is set: then they are Sentinels.
+	RedisAddrs      []string
+	RedisMasterName string
+	RedisUsername   string
+	RedisPassword   string
+	// Token verification: exactly one of JWKSURL (production) and
+	// JWTPublicKeyFile (PEM; development) is used.
+	JWTIssuer        string
+	JWTAudience      string
+	JWKSURL          string
+	JWTPublicKeyFile string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+}
+
+// LoadCommon reads the common settings.
+func LoadCommon(e *config.Env) Common {
+	c := Common{
+		Store:            e.String("POLKU_STORE", "embedded"),
+		DataDir:          e.String("POLKU_DATA_DIR", ".data"),
+		RedisMasterName:  e.String("POLKU_REDIS_MASTER_NAME", ""),
+		RedisUsername:    e.String("POLKU_REDIS_USERNAME", ""),
+		RedisPassword:    e.String("POLKU_REDIS_PASSWORD", ""),
+		JWTIssuer:        e.String("POLKU_JWT_ISSUER", auth.DevIssuerName),
+		JWTAudience:      e.String("POLKU_JWT_AUDIENCE", auth.DevAudience),
+		JWKSURL:          e.String("POLKU_JWKS_URL", ""),
+		JWTPublicKeyFile: e.String("POLKU_JWT_PUBLIC_KEY_FILE", ""),
+		LogLevel:         e.String("POLKU_LOG_LEVEL", "info"),
+	}
+	for _, a := range strings.Split(e.String("POLKU_REDIS_ADDRS", "127.0.0.1:6379"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.RedisAddrs = append(c.RedisAddrs, a)
+		}
+	}
+	if c.Store != "embedded" && c.Store != "redis" {
+		e.Fail(fmt.Errorf("POLKU_STORE: %q must be embedded or redis", c.Store))
+	}
+	return c
+}
+
+// Stores opens namespaces of one configured backend.
+type Stores struct {
+	redis redis.UniversalClient
+	db    *embedded.DB
+}
+
+// OpenStores connects to Redis or opens the embedded file.
+func OpenStores(c Common) (*Stores, error) {
+	if c.Store == "redis" {
+		rc := redis.NewUniversalClient(&redis.UniversalOptions{
+			Addrs:      c.RedisAddrs,
+			MasterName: c.RedisMasterName,
+			Username:   c.RedisUsername,
+			Password:   c.RedisPassword,
+			// Fail fast so callers get UNAVAILABLE within their deadline.
+			DialTimeout:  2 * time.Second,
+			ReadTimeout:  3 * time.Second,
+			WriteTimeout: 3 * time.Second,
+		})
+		return &Stores{redis: rc}, nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	db, err := embedded.Open(filepath.Join(c.DataDir, "polku.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store: %w", err)
+	}
+	return &Stores{db: db}, nil
+}
+
+// EmbeddedStores wraps an already open embedded file (the all-in-one shares one).
+func EmbeddedStores(db *embedded.DB) *Stores { return &Stores{db: db} }
+
+// RedisStores wraps a Redis client (tests, the all-in-one on Redis).
+func RedisStores(rc redis.UniversalClient) *Stores { return &Stores{redis: rc} }
+
+// Namespace opens one service's namespace.
+func (s *Stores) Namespace(name string, shards int) store.Store {
+	if s.redis != nil {
+		return redisstore.New(s.redis, name, shards)
+	}
+	return s.db.Namespace(name, shards)
+}
+
+// Close releases the connection or file.
+func (s *Stores) Close() error {
+	if s.redis != nil {
+		return s.redis.Close()
+	}
+	return s.db.Close()
+}
+
+// NewVerifier builds the token verifier the configuration names.
+func NewVerifier(ctx context.Context, c Common) (*auth.Verifier, error) {
+	cfg := auth.Config{Issuer: c.JWTIssuer, Audience: c.JWTAudience, JWKSURL: c.JWKSURL}
+	switch {
+	case c.JWKSURL != "" && c.JWTPublicKeyFile != "":
+		return nil, errors.New("set only one of POLKU_JWKS_URL and POLKU_JWT_PUBLIC_KEY_FILE")
+	case c.JWTPublicKeyFile != "":
+		pem, err := os.ReadFile(c.JWTPublicKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("POLKU_JWT_PUBLIC_KEY_FILE: %w", err)
+		}
+		cfg.PublicKeyPEM = pem
+	case c.JWKSURL == "":
+		return nil, errors.New("set POLKU_JWKS_URL (production) or POLKU_JWT_PUBLIC_KEY_FILE (development)")
+	}
+	return auth.NewVerifier(ctx, cfg)
+}

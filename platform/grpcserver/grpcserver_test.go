@@ -1,0 +1,104 @@
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+func start(t *testing.T, o Options) (healthpb.HealthClient, *grpc.ClientConn, context.CancelFunc, <-chan error) {
+	t.Helper()
+	o.Name, o.Logger = "test", slog.New(slog.NewJSONHandler(io.Discard, nil))
+	s := New(o)
+	// A handler that panics, reached through the unknown-service hook.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx, lis) }()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); conn.Close() })
+	return healthpb.NewHealthClient(conn), conn, cancel, errc
+}
+
+func TestHealthFollowsReadiness(t *testing.T) {
+	var ready atomic.Bool
+	ready.Store(true)
+	hc, _, _, _ := start(t, Options{
+		ReadyInterval: 20 * time.Millisecond,
+		Ready: func(context.Context) error {
+			if ready.Load() {
+				return nil
+			}
+			return errors.New("store down")
+		},
+	})
+	waitStatus(t, hc, healthpb.HealthCheckResponse_SERVING)
+	ready.Store(false)
+	waitStatus(t, hc, healthpb.HealthCheckResponse_NOT_SERVING)
+	ready.Store(true)
+	waitStatus(t, hc, healthpb.HealthCheckResponse_SERVING)
+}
+
+func TestServeReturnsOnCancel(t *testing.T) {
+	hc, _, cancel, errc := start(t, Options{})
+	waitStatus(t, hc, healthpb.HealthCheckResponse_SERVING)
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Serve() = %v; want nil after cancel", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+}
+
+func TestPanicBecomesInternalWithoutDetails(t *testing.T) {
+	_, conn, _, _ := start(t, Options{Unary: []grpc.UnaryServerInterceptor{
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			if info.FullMethod == healthpb.Health_Check_FullMethodName {
+				panic("secret internals")
+			}
+			return h(ctx, req)
+		},
+	}})
+	_, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+	if status.Code(err) != codes.Internal {
+		t.Fatalf("Check after panic = %v; want Internal", err)
+	}
+	if msg := status.Convert(err).Message(); msg != "internal error" {
+		t.Errorf("message = %q; want the generic text", msg)
+	}
+}
+
+func waitStatus(t *testing.T, hc healthpb.HealthClient, want healthpb.HealthCheckResponse_ServingStatus) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{})
+		if err == nil && resp.GetStatus() == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health = %v, %v; want %v", resp.GetStatus(), err, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
