@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -25,7 +26,8 @@ var DefaultPublicMethods = []string{"/grpc.health.v1.Health/", "/grpc.reflection
 type Option func(*options)
 
 type options struct {
-	public []string
+	public   []string
+	onReject func(ctx context.Context, fullMethod string, err error)
 }
 
 // WithPublicMethods adds full-method prefixes (e.g. "/polku.info.v1.Info/" or
@@ -33,6 +35,19 @@ type options struct {
 func WithPublicMethods(prefixes ...string) Option {
 	return func(o *options) { o.public = append(o.public, prefixes...) }
 }
+
+// WithOnReject calls fn for every call refused for want of a valid token,
+// with the reason: ErrNoBearer for a missing or malformed authorization
+// header, else the Verify error (which names the failed check and never holds
+// the token, so it may be logged). The caller still gets only a generic
+// UNAUTHENTICATED.
+func WithOnReject(fn func(ctx context.Context, fullMethod string, err error)) Option {
+	return func(o *options) { o.onReject = fn }
+}
+
+// ErrNoBearer is the WithOnReject reason for a call without exactly one
+// "Bearer <token>" authorization value. It wraps ErrUnauthenticated.
+var ErrNoBearer = fmt.Errorf("%w: no bearer token in authorization", ErrUnauthenticated)
 
 func newOptions(opts []Option) *options {
 	o := &options{public: append([]string(nil), DefaultPublicMethods...)}
@@ -69,14 +84,18 @@ func bearerToken(values []string) (string, bool) {
 }
 
 // authenticate verifies the incoming token and returns ctx with the Principal.
-func authenticate(ctx context.Context, v TokenVerifier) (context.Context, error) {
+func (o *options) authenticate(ctx context.Context, v TokenVerifier, fullMethod string) (context.Context, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	token, ok := bearerToken(md.Get(authorizationKey))
-	if !ok {
-		return nil, Unauthenticated()
+	var p Principal
+	err := ErrNoBearer
+	if ok {
+		p, err = v.Verify(ctx, token)
 	}
-	p, err := v.Verify(ctx, token)
 	if err != nil {
+		if o.onReject != nil {
+			o.onReject(ctx, fullMethod, err)
+		}
 		return nil, Unauthenticated()
 	}
 	return NewContext(ctx, p), nil
@@ -91,7 +110,7 @@ func UnaryServerInterceptor(v TokenVerifier, opts ...Option) grpc.UnaryServerInt
 		if o.isPublic(info.FullMethod) {
 			return handler(ctx, req)
 		}
-		ctx, err := authenticate(ctx, v)
+		ctx, err := o.authenticate(ctx, v, info.FullMethod)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +126,7 @@ func StreamServerInterceptor(v TokenVerifier, opts ...Option) grpc.StreamServerI
 		if o.isPublic(info.FullMethod) {
 			return handler(srv, ss)
 		}
-		ctx, err := authenticate(ss.Context(), v)
+		ctx, err := o.authenticate(ss.Context(), v, info.FullMethod)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -187,7 +189,9 @@ func TestClientInterceptorPropagates(t *testing.T) {
 	_, backendAddr := startServer(t, v, subjectOf)
 	// The frontend's Who asks the backend's Who, through a connection with the
 	// propagation interceptors, and answers with both views of the caller.
-	var backendConn *grpc.ClientConn
+	backendConn := dial(t, backendAddr,
+		grpc.WithUnaryInterceptor(UnaryClientInterceptor()),
+		grpc.WithStreamInterceptor(StreamClientInterceptor()))
 	frontend, _ := startServer(t, v, func(ctx context.Context) (string, error) {
 		front, _ := subjectOf(ctx)
 		out := new(wrapperspb.StringValue)
@@ -196,9 +200,6 @@ func TestClientInterceptorPropagates(t *testing.T) {
 		}
 		return front + " -> " + out.Value, nil
 	})
-	backendConn = dial(t, backendAddr,
-		grpc.WithUnaryInterceptor(UnaryClientInterceptor()),
-		grpc.WithStreamInterceptor(StreamClientInterceptor()))
 
 	out := new(wrapperspb.StringValue)
 	if err := frontend.Invoke(callCtx(t, "Bearer "+tok), whoMethod, new(emptypb.Empty), out); err != nil {
@@ -260,5 +261,62 @@ func TestPublicMethodPrefixes(t *testing.T) {
 	// The defaults are not changed by options of another interceptor.
 	if newOptions(nil).isPublic("/polku.info.v1.Info/Version") {
 		t.Fatal("options leaked between interceptors")
+	}
+}
+
+type fakeVerifier struct{ err error }
+
+func (f fakeVerifier) Verify(context.Context, string) (Principal, error) {
+	if f.err != nil {
+		return Principal{}, f.err
+	}
+	return Principal{Subject: "u-1", Role: RoleWorker}, nil
+}
+
+func TestOnReject(t *testing.T) {
+	verifyErr := fmt.Errorf("%w: token is expired", ErrUnauthenticated)
+	tests := []struct {
+		name    string
+		v       TokenVerifier
+		auth    []string
+		method  string
+		wantErr error // nil: no rejection
+	}{
+		{"no header", fakeVerifier{}, nil, whoMethod, ErrNoBearer},
+		{"not bearer", fakeVerifier{}, []string{"Token abc"}, whoMethod, ErrNoBearer},
+		{"verify fails", fakeVerifier{err: verifyErr}, []string{"Bearer abc"}, whoMethod, verifyErr},
+		{"ok", fakeVerifier{}, []string{"Bearer abc"}, whoMethod, nil},
+		{"public", fakeVerifier{err: verifyErr}, nil, "/grpc.health.v1.Health/Check", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var gotMethod string
+			var gotErr error
+			icpt := UnaryServerInterceptor(tt.v, WithOnReject(func(_ context.Context, m string, err error) {
+				gotMethod, gotErr = m, err
+			}))
+			md := metadata.MD{}
+			for _, a := range tt.auth {
+				md.Append("authorization", a)
+			}
+			ctx := metadata.NewIncomingContext(context.Background(), md)
+			called := false
+			_, err := icpt(ctx, nil, &grpc.UnaryServerInfo{FullMethod: tt.method}, func(context.Context, any) (any, error) {
+				called = true
+				return nil, nil
+			})
+			if tt.wantErr == nil {
+				if err != nil || !called || gotErr != nil {
+					t.Fatalf("err %v, called %v, rejected %v", err, called, gotErr)
+				}
+				return
+			}
+			if status.Code(err) != codes.Unauthenticated || called {
+				t.Fatalf("err %v, called %v", err, called)
+			}
+			if !errors.Is(gotErr, tt.wantErr) || !errors.Is(gotErr, ErrUnauthenticated) || gotMethod != tt.method {
+				t.Fatalf("onReject(%q, %v)", gotMethod, gotErr)
+			}
+		})
 	}
 }
