@@ -20,16 +20,17 @@
 //   - Commit is one Lua script (EVALSHA): it checks every precondition of the
 //     batch first, against the state as the batch's earlier ops leave it, and only
 //     then writes documents and index entries and XADDs the events. Redis runs a
-//     script without interleaving, so the batch is atomic and isolated. (Redis does
-//     not roll back a script that fails half-way, e.g. on OOM; the writes after the
-//     checks cannot fail otherwise.)
+//     script without interleaving, so the batch is atomic and isolated. (Redis has
+//     no rollback: a script that errors half-way keeps its earlier writes. Every
+//     failure the port defines is found by the checks, before the first write.)
 //   - Durability is the server's: acknowledged writes survive a restart only as
 //     far as its persistence (AOF with appendfsync) and replication allow.
 //   - ReadGroup never hands out more than count messages. On a single-node client
 //     it reads every shard's stream in one script call and, when nothing is ready,
-//     waits with one blocking XREAD over all streams; on a Cluster (or Ring) client
-//     it reads shard by shard and polls while waiting. Waits are cut into slices
-//     of at most waitSlice so a cancelled ctx ends them promptly.
+//     waits with one blocking XREAD over all streams, so a commit wakes it at once;
+//     on a Cluster (or Ring) client it reads shard by shard and, while waiting,
+//     polls every 100ms. Blocking calls last at most 100ms each, so a cancelled ctx
+//     ends a wait within about that.
 //   - A count of 0 or less in ReadGroup or Claim means 100.
 //   - Streams are never trimmed: events stay until an operator trims them.
 //

@@ -17,11 +17,10 @@ import (
 const (
 	// defaultCount is the ReadGroup/Claim count used for count <= 0.
 	defaultCount = 100
-	// waitSlice bounds one blocking Redis call: go-redis cannot abort a command
-	// already sent, so this is how long a cancelled ctx may go unnoticed.
+	// waitSlice bounds one blocking Redis call (go-redis cannot abort a command
+	// already sent, so this is how long a cancelled ctx may go unnoticed), and is
+	// the polling interval of a Cluster client waiting for events.
 	waitSlice = 100 * time.Millisecond
-	// pollInterval is how often a Cluster client looks for new events while waiting.
-	pollInterval = 25 * time.Millisecond
 )
 
 // Store is one namespace on Redis.
@@ -299,11 +298,7 @@ func (s *Store) readReady(ctx context.Context, group, consumer string, count int
 		for i, shard := range order {
 			keys[i] = s.streamKey(shard)
 		}
-		wantTails := "0"
-		if wantWake {
-			wantTails = "1"
-		}
-		msgs, tails, err := s.runRead(ctx, order, keys, group, consumer, count, wantTails)
+		msgs, tails, err := s.runRead(ctx, order, keys, group, consumer, count, wantWake)
 		if err != nil || len(tails) != len(keys) {
 			return msgs, nil, err
 		}
@@ -312,7 +307,7 @@ func (s *Store) readReady(ctx context.Context, group, consumer string, count int
 	// Each shard lives in its own slot, so read them one by one.
 	var out []store.Message
 	for _, shard := range order {
-		msgs, _, err := s.runRead(ctx, []int{shard}, []string{s.streamKey(shard)}, group, consumer, count-len(out), "0")
+		msgs, _, err := s.runRead(ctx, []int{shard}, []string{s.streamKey(shard)}, group, consumer, count-len(out), false)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -323,9 +318,14 @@ func (s *Store) readReady(ctx context.Context, group, consumer string, count int
 	return out, nil, nil
 }
 
-// runRead runs readScript over keys, the streams of shards (same order).
-func (s *Store) runRead(ctx context.Context, shards []int, keys []string, group, consumer string, count int, wantTails string) ([]store.Message, []string, error) {
-	res, err := readScript.Run(ctx, s.client, keys, group, consumer, count, wantTails).Slice()
+// runRead runs readScript over keys, the streams of shards (same order), asking
+// for the streams' last IDs when wantTails is set.
+func (s *Store) runRead(ctx context.Context, shards []int, keys []string, group, consumer string, count int, wantTails bool) ([]store.Message, []string, error) {
+	tailsArg := "0"
+	if wantTails {
+		tailsArg = "1"
+	}
+	res, err := readScript.Run(ctx, s.client, keys, group, consumer, count, tailsArg).Slice()
 	if err != nil {
 		return nil, nil, fmt.Errorf("redisstore: read group %q: %w", group, err)
 	}
@@ -352,7 +352,7 @@ func (s *Store) runRead(ctx context.Context, shards []int, keys []string, group,
 // wake holds XREAD STREAMS arguments (single-node client); without them it polls.
 func (s *Store) waitForEvents(ctx context.Context, wake []string, d time.Duration) error {
 	if len(wake) == 0 {
-		t := time.NewTimer(min(d, pollInterval))
+		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-ctx.Done():
