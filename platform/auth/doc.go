@@ -37,11 +37,11 @@
 //	role         WORKER, MANAGER, PROVIDER, CLIENT, ASSISTANT, OPERATOR or SERVICE; required
 //	region, unit the welfare region and unit of workers and managers
 //	provider_id  the provider a PROVIDER acts for; required for PROVIDER
-//	client_id    the client a CLIENT is; required for CLIENT
+//	polku_client_id    the client a CLIENT is; required for CLIENT
 //	clients      array of the clients that delegated to an ASSISTANT; at least one
 //
 // A binding claim counts only with its own role: provider_id is read only from
-// PROVIDER tokens, client_id only from CLIENT tokens and clients only from
+// PROVIDER tokens, polku_client_id only from CLIENT tokens and clients only from
 // ASSISTANT tokens.
 //
 // # Keys: development and production

@@ -116,7 +116,7 @@ func (p Principal) Validate() error {
 		}
 	case RoleClient:
 		if p.ClientID == "" {
-			return fmt.Errorf("%w: role CLIENT requires client_id", ErrInvalidPrincipal)
+			return fmt.Errorf("%w: role CLIENT requires polku_client_id", ErrInvalidPrincipal)
 		}
 	case RoleAssistant:
 		if len(p.Clients) == 0 {

@@ -192,12 +192,12 @@ type claims struct {
 	Region     string   `json:"region,omitempty"`
 	Unit       string   `json:"unit,omitempty"`
 	ProviderID string   `json:"provider_id,omitempty"`
-	ClientID   string   `json:"client_id,omitempty"`
+	ClientID   string   `json:"polku_client_id,omitempty"`
 	Clients    []string `json:"clients,omitempty"`
 }
 
 // principal maps the claims to a Principal. A binding claim counts only for the
-// role it belongs to (provider_id for PROVIDER, client_id for CLIENT, clients
+// role it belongs to (provider_id for PROVIDER, polku_client_id for CLIENT, clients
 // for ASSISTANT), so a service can never act on one that came with another role.
 func (c *claims) principal() (Principal, error) {
 	if c.Role == "" {

@@ -61,12 +61,12 @@ func TestVerify(t *testing.T) {
 			want: Principal{Subject: "u-7f3a9c", Role: RoleWorker, Region: "pirkanmaa", Unit: "kotihoito-1"}},
 		{name: "valid PROVIDER", v: ecV, token: es(with(base, map[string]any{"role": "PROVIDER", "provider_id": "prov-1", "region": nil, "unit": nil})),
 			want: Principal{Subject: "u-7f3a9c", Role: RoleProvider, ProviderID: "prov-1"}},
-		{name: "valid CLIENT", v: ecV, token: es(with(base, map[string]any{"role": "CLIENT", "client_id": "cl-1", "region": nil, "unit": nil})),
+		{name: "valid CLIENT", v: ecV, token: es(with(base, map[string]any{"role": "CLIENT", "polku_client_id": "cl-1", "region": nil, "unit": nil})),
 			want: Principal{Subject: "u-7f3a9c", Role: RoleClient, ClientID: "cl-1"}},
 		{name: "valid ASSISTANT", v: ecV, token: es(with(base, map[string]any{"role": "ASSISTANT", "clients": []string{"cl-1", "cl-2"}, "region": nil, "unit": nil})),
 			want: Principal{Subject: "u-7f3a9c", Role: RoleAssistant, Clients: []string{"cl-1", "cl-2"}}},
 		{name: "binding claims of other roles are dropped", v: ecV,
-			token: es(with(base, map[string]any{"provider_id": "prov-1", "client_id": "cl-1", "clients": []string{"cl-2"}})),
+			token: es(with(base, map[string]any{"provider_id": "prov-1", "polku_client_id": "cl-1", "clients": []string{"cl-2"}})),
 			want:  Principal{Subject: "u-7f3a9c", Role: RoleWorker, Region: "pirkanmaa", Unit: "kotihoito-1"}},
 
 		{name: "expired", v: ecV, token: es(with(base, map[string]any{"exp": now.Add(-2 * time.Minute).Unix()})), wantErr: jwt.ErrTokenExpired},
@@ -101,7 +101,7 @@ func TestVerify(t *testing.T) {
 		{name: "missing sub", v: ecV, token: es(with(base, map[string]any{"sub": nil})), wantErr: ErrInvalidPrincipal},
 		{name: "personal identity code as sub", v: ecV, token: es(with(base, map[string]any{"sub": "131052-308T"})), wantErr: ErrInvalidPrincipal},
 		{name: "PROVIDER without provider_id", v: ecV, token: es(with(base, map[string]any{"role": "PROVIDER"})), wantErr: ErrInvalidPrincipal},
-		{name: "CLIENT without client_id", v: ecV, token: es(with(base, map[string]any{"role": "CLIENT"})), wantErr: ErrInvalidPrincipal},
+		{name: "CLIENT without polku_client_id", v: ecV, token: es(with(base, map[string]any{"role": "CLIENT"})), wantErr: ErrInvalidPrincipal},
 		{name: "ASSISTANT without clients", v: ecV, token: es(with(base, map[string]any{"role": "ASSISTANT", "clients": []string{}})), wantErr: ErrInvalidPrincipal},
 	}
 	for _, tt := range tests {
