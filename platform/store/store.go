@@ -50,6 +50,8 @@ type Doc struct {
 }
 
 // IndexEntry is one entry of a secondary index: entries sort by SortKey, then ID.
+// A SortKey must not contain a NUL byte (Commit rejects it): NUL separates the
+// two parts in the stored form, which keeps stored order equal to this order.
 type IndexEntry struct {
 	SortKey string
 	ID      string
