@@ -466,7 +466,8 @@ type Client struct {
 	TargetGroup TargetGroup `protobuf:"varint,9,opt,name=target_group,json=targetGroup,proto3,enum=polku.clients.v1.TargetGroup" json:"target_group,omitempty"`
 	// The evaluation cohort (personal budget or comparison group).
 	Cohort Cohort `protobuf:"varint,10,opt,name=cohort,proto3,enum=polku.clients.v1.Cohort" json:"cohort,omitempty"`
-	// Welfare region code; defaults to the creating worker's region.
+	// Welfare region id, a lower-case slug (`pirkanmaa`), the `{region}` of
+	// `regions/{region}` in other services; defaults to the creating worker's region.
 	Region string `protobuf:"bytes,11,opt,name=region,proto3" json:"region,omitempty"`
 	// Subject id of the coordinating worker (omatyöntekijä). Changed only through
 	// AssignCoordinatingWorker.
