@@ -138,7 +138,9 @@ func New(ctx context.Context, cfg Config, verifier auth.TokenVerifier, tel *tele
 		return r.Method == http.MethodOptions // CORS preflight carries no token
 	}
 	root := http.NewServeMux()
-	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	root.HandleFunc("GET /readyz", g.ready)
 	root.Handle("GET /openapi.json", openapi.Handler())
 	root.Handle("/", limitBody(cfg.MaxBodyBytes, mux))

@@ -19,14 +19,14 @@ type Handler func(ctx context.Context, e Envelope) error
 
 // Consumer feeds a consumer group of one stream to a handler.
 type Consumer struct {
-	Store    store.Store
-	Group    string
-	Name     string // this replica's consumer name (host or pod name)
-	Handle   Handler
-	Logger   *slog.Logger
-	Tracer   trace.Tracer // optional: a span per event, linked to the emitting trace
-	Batch    int          // messages per read (default 64)
-	Block    time.Duration
+	Store  store.Store
+	Group  string
+	Name   string // this replica's consumer name (host or pod name)
+	Handle Handler
+	Logger *slog.Logger
+	Tracer trace.Tracer // optional: a span per event, linked to the emitting trace
+	Batch  int          // messages per read (default 64)
+	Block  time.Duration
 	// ClaimAfter is how long a message may stay unacknowledged before another
 	// replica takes it over (default 30s).
 	ClaimAfter time.Duration
