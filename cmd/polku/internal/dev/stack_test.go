@@ -18,6 +18,7 @@ import (
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/testkit"
 )
 
 // syncBuffer collects the JSON logs of every service.
@@ -38,8 +39,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startStack(t *testing.T) (*Stack, *tracetest.InMemoryExporter, *syncBuffer) {
+func startStack(t *testing.T, storeOpts ...Options) (*Stack, *tracetest.InMemoryExporter, *syncBuffer) {
 	t.Helper()
+	var so Options
+	if len(storeOpts) > 0 {
+		so = storeOpts[0]
+	}
 	spans := tracetest.NewInMemoryExporter()
 	logs := &syncBuffer{}
 	addrs := map[string]string{}
@@ -48,7 +53,7 @@ func startStack(t *testing.T) (*Stack, *tracetest.InMemoryExporter, *syncBuffer)
 	}
 	s, err := Start(context.Background(), Options{
 		DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", ServiceAddrs: addrs,
-		SpanExporter: spans, Log: logs,
+		SpanExporter: spans, Log: logs, Store: so.Store, RedisAddrs: so.RedisAddrs,
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -89,7 +94,14 @@ func call(t *testing.T, method, url, token string, body any, headers ...string) 
 // The walking skeleton: REST -> gateway -> gRPC -> store -> events, traced, with
 // no personal data in logs or spans.
 func TestRESTFlowIsTracedAndKeepsPersonalDataOutOfTelemetry(t *testing.T) {
-	s, spans, logs := startStack(t)
+	t.Run("embedded", func(t *testing.T) { restFlow(t, Options{}) })
+	t.Run("redis", func(t *testing.T) {
+		restFlow(t, Options{Store: "redis", RedisAddrs: []string{testkit.StartRedis(t)}})
+	})
+}
+
+func restFlow(t *testing.T, storeOpts Options) {
+	s, spans, logs := startStack(t, storeOpts)
 	worker, err := s.Token(auth.Principal{Subject: "w-aino", Role: auth.RoleWorker, Region: "pirkanmaa"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,3 @@
+module github.com/polku-hb/polku/services/catalogue
+
+go 1.26
