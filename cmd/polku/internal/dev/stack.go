@@ -132,23 +132,33 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		})
 		return tel, nil
 	}
-	serve := func(name string, log *slog.Logger, tel *telemetry.Providers, ready func(context.Context) error, register func(grpc.ServiceRegistrar)) error {
+	// Listen on every port first: services that call each other get their
+	// peers' addresses before anything serves.
+	listeners := map[string]net.Listener{}
+	for _, name := range gateway.Services() {
+		lis, err := net.Listen("tcp", addrs[name])
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fail(fmt.Errorf("%s: %w", name, err))
+		}
+		listeners[name] = lis
+		s.GRPCAddrs[name] = lis.Addr().String()
+	}
+	serve := func(name string, log *slog.Logger, tel *telemetry.Providers, ready func(context.Context) error, register func(grpc.ServiceRegistrar)) {
 		srv := grpcserver.New(grpcserver.Options{
 			Name: name, Logger: log, Telemetry: tel, Ready: ready,
 			Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier)},
 			Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(verifier)},
 		})
 		register(srv.GRPC())
-		lis, err := net.Listen("tcp", addrs[name])
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		s.GRPCAddrs[name] = lis.Addr().String()
+		lis := listeners[name]
+		delete(listeners, name)
 		s.goRun(func() error { return srv.Serve(ctx, lis) })
-		return nil
 	}
 
-	// clients: the first service that is implemented.
+	// clients
 	{
 		tel, err := newTelemetry(clientssvc.Name)
 		if err != nil {
@@ -160,9 +170,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		if err != nil {
 			return fail(err)
 		}
-		if err := serve("clients", log, tel, st.Ping, svc.Register); err != nil {
-			return fail(err)
-		}
+		serve("clients", log, tel, st.Ping, svc.Register)
 		s.goRun(func() error { return svc.RunConsumers(ctx) })
 	}
 	// Services whose issue has not landed yet: their gRPC API is served (so
@@ -173,9 +181,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		if err != nil {
 			return fail(err)
 		}
-		if err := serve(name, log, tel, nil, func(g grpc.ServiceRegistrar) { pending.Register(g, name) }); err != nil {
-			return fail(err)
-		}
+		serve(name, log, tel, nil, func(g grpc.ServiceRegistrar) { pending.Register(g, name) })
 	}
 
 	// The gateway.
