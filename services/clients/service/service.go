@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
 	"github.com/polku-hb/polku/platform/events"
@@ -89,7 +90,13 @@ func (s *Service) TimelineConsumer(source store.Store) *events.Consumer {
 	}
 }
 
-// RunConsumers runs the timeline consumer of the service's own stream until ctx ends.
-func (s *Service) RunConsumers(ctx context.Context) error {
-	return s.TimelineConsumer(s.deps.Store).Run(ctx)
+// RunConsumers runs the timeline consumers until ctx ends: one for the service's
+// own stream and one for each other service's stream in sources (their store
+// namespaces), so the timeline tells the whole service path.
+func (s *Service) RunConsumers(ctx context.Context, sources ...store.Store) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, src := range append([]store.Store{s.deps.Store}, sources...) {
+		g.Go(func() error { return s.TimelineConsumer(src).Run(ctx) })
+	}
+	return g.Wait()
 }

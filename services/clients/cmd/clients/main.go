@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/polku-hb/polku/platform/config"
 	"github.com/polku-hb/polku/platform/grpcserver"
 	"github.com/polku-hb/polku/platform/logging"
+	"github.com/polku-hb/polku/platform/store"
 	"github.com/polku-hb/polku/platform/telemetry"
 	"github.com/polku-hb/polku/platform/version"
 	"github.com/polku-hb/polku/services/clients/internal/protect"
@@ -44,6 +47,7 @@ func run(ctx context.Context) error {
 	env := config.FromOS()
 	common := boot.LoadCommon(env)
 	addr := env.String("POLKU_CLIENTS_ADDR", ":9101")
+	sources := env.String("POLKU_TIMELINE_SOURCES", "")
 	keyB64 := env.String("POLKU_PIC_KEY", "")
 	env.Require("POLKU_PIC_KEY", keyB64)
 	if err := env.Err(); err != nil {
@@ -67,6 +71,10 @@ func run(ctx context.Context) error {
 	}
 	defer stores.Close()
 	st := stores.Namespace(service.Namespace, service.Shards)
+	timelineSources, err := parseSources(stores, sources)
+	if err != nil {
+		return err
+	}
 
 	verifier, err := boot.NewVerifier(ctx, common)
 	if err != nil {
@@ -90,11 +98,29 @@ func run(ctx context.Context) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, lis) })
-	g.Go(func() error { return svc.RunConsumers(gctx) })
+	g.Go(func() error { return svc.RunConsumers(gctx, timelineSources...) })
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
+}
+
+// parseSources reads POLKU_TIMELINE_SOURCES: "namespace:shards,..." of the other
+// services whose event streams feed the timeline (they must share this Redis).
+func parseSources(stores *boot.Stores, spec string) ([]store.Store, error) {
+	var out []store.Store
+	for _, part := range strings.Split(spec, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		ns, n, ok := strings.Cut(part, ":")
+		shards, err := strconv.Atoi(n)
+		if !ok || ns == "" || err != nil || shards < 1 {
+			return nil, fmt.Errorf("POLKU_TIMELINE_SOURCES: %q must be namespace:shards", part)
+		}
+		out = append(out, stores.Namespace(ns, shards))
+	}
+	return out, nil
 }
 
 func shutdown(tel *telemetry.Providers, log *slog.Logger) {
