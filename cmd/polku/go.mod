@@ -6,7 +6,9 @@ require (
 	github.com/polku-hb/polku/gateway v0.0.0
 	github.com/polku-hb/polku/platform v0.0.0
 	github.com/polku-hb/polku/proto/gen/go v0.0.0
+	github.com/polku-hb/polku/services/assessment v0.0.0
 	github.com/polku-hb/polku/services/clients v0.0.0
+	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	google.golang.org/grpc v1.84.0
 )
@@ -27,7 +29,6 @@ require (
 	github.com/rs/cors v1.11.1 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
-	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc v1.47.0 // indirect
@@ -40,6 +41,7 @@ require (
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
@@ -55,5 +57,6 @@ replace (
 	github.com/polku-hb/polku/gateway => ../../gateway
 	github.com/polku-hb/polku/platform => ../../platform
 	github.com/polku-hb/polku/proto/gen/go => ../../proto/gen/go
+	github.com/polku-hb/polku/services/assessment => ../../services/assessment
 	github.com/polku-hb/polku/services/clients => ../../services/clients
 )

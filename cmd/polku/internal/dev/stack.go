@@ -17,8 +17,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/polku-hb/polku/cmd/polku/internal/pending"
 	"github.com/polku-hb/polku/gateway"
@@ -26,9 +28,13 @@ import (
 	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/grpcserver"
 	"github.com/polku-hb/polku/platform/logging"
+	"github.com/polku-hb/polku/platform/store"
 	"github.com/polku-hb/polku/platform/store/embedded"
 	"github.com/polku-hb/polku/platform/telemetry"
 	"github.com/polku-hb/polku/platform/version"
+	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
+	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
+	assessmentsvc "github.com/polku-hb/polku/services/assessment/service"
 	clientssvc "github.com/polku-hb/polku/services/clients/service"
 )
 
@@ -46,6 +52,9 @@ type Options struct {
 	ServiceAddrs map[string]string
 	// SpanExporter, when set, receives every span of every service (tests).
 	SpanExporter sdktrace.SpanExporter
+	// AuthorityLimitCents is the yearly plan cost a worker may approve alone
+	// (0: the assessment service's default).
+	AuthorityLimitCents int64
 	// Log receives the JSON logs of every service (default os.Stderr).
 	Log io.Writer
 }
@@ -158,7 +167,27 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		s.goRun(func() error { return srv.Serve(ctx, lis) })
 	}
 
-	// clients
+	// dial connects a service to a peer: its spans continue the caller's trace
+	// and the caller's bearer token travels on (every service verifies it again).
+	dial := func(tel *telemetry.Providers, peer string) (*grpc.ClientConn, error) {
+		conn, err := grpc.NewClient(s.GRPCAddrs[peer],
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithStatsHandler(otelgrpc.NewClientHandler(
+				otelgrpc.WithTracerProvider(tel.TracerProvider),
+				otelgrpc.WithMeterProvider(tel.MeterProvider),
+				otelgrpc.WithPropagators(tel.Propagator))),
+			grpc.WithChainUnaryInterceptor(auth.UnaryClientInterceptor()),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", peer, err)
+		}
+		s.closes = append(s.closes, conn.Close)
+		return conn, nil
+	}
+
+	// clients: its timeline reads every implemented service's event stream.
+	var timelineSources []store.Store
+	var startClients func()
 	{
 		tel, err := newTelemetry(clientssvc.Name)
 		if err != nil {
@@ -171,8 +200,37 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return fail(err)
 		}
 		serve("clients", log, tel, st.Ping, svc.Register)
-		s.goRun(func() error { return svc.RunConsumers(ctx) })
+		startClients = func() { s.goRun(func() error { return svc.RunConsumers(ctx, timelineSources...) }) }
 	}
+	// assessment
+	{
+		tel, err := newTelemetry(assessmentsvc.Name)
+		if err != nil {
+			return fail(err)
+		}
+		log := logging.New(o.Log, "info", assessmentsvc.Name)
+		clientsConn, err := dial(tel, "clients")
+		if err != nil {
+			return fail(err)
+		}
+		catalogueConn, err := dial(tel, "catalogue")
+		if err != nil {
+			return fail(err)
+		}
+		st := stores.Namespace(assessmentsvc.Namespace, assessmentsvc.Shards)
+		svc, err := assessmentsvc.New(assessmentsvc.Deps{
+			Store: st, Telemetry: tel, Logger: log,
+			Clients:             clientsv1.NewClientsServiceClient(clientsConn),
+			Catalogue:           cataloguev1.NewCatalogueServiceClient(catalogueConn),
+			AuthorityLimitCents: o.AuthorityLimitCents,
+		})
+		if err != nil {
+			return fail(err)
+		}
+		serve("assessment", log, tel, st.Ping, svc.Register)
+		timelineSources = append(timelineSources, st)
+	}
+	startClients()
 	// Services whose issue has not landed yet: their gRPC API is served (so
 	// reflection lists it and the gateway routes to it) and answers UNIMPLEMENTED.
 	for _, name := range pending.Services() {

@@ -10,16 +10,12 @@ import (
 
 	"google.golang.org/grpc"
 
-	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	referralv1 "github.com/polku-hb/polku/proto/gen/go/polku/referral/v1"
 )
 
 var servers = map[string]func(grpc.ServiceRegistrar){
-	"assessment": func(r grpc.ServiceRegistrar) {
-		assessmentv1.RegisterAssessmentServiceServer(r, assessmentv1.UnimplementedAssessmentServiceServer{})
-	},
 	"budget": func(r grpc.ServiceRegistrar) {
 		budgetv1.RegisterBudgetServiceServer(r, budgetv1.UnimplementedBudgetServiceServer{})
 	},

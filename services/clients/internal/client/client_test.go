@@ -147,3 +147,16 @@ func TestAllows(t *testing.T) {
 		}
 	}
 }
+
+func TestSummarize(t *testing.T) {
+	tests := []struct{ give, want string }{
+		{"polku.clients.v1.client.created", "Client record created; a coordinating worker was named"},
+		{"polku.assessment.v1.plan_revision.approved", "The client plan was approved"},
+		{"polku.budget.v1.budget.line_alert", "budget line alert"},
+	}
+	for _, tt := range tests {
+		if got := Summarize(tt.give); got != tt.want {
+			t.Errorf("Summarize(%q) = %q; want %q", tt.give, got, tt.want)
+		}
+	}
+}

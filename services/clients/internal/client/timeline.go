@@ -41,6 +41,26 @@ var summaries = map[string]string{
 	"polku.clients.v1.team_member.removed":         "A member left the client's team",
 	"polku.clients.v1.consent.granted":             "The client gave a consent to share data",
 	"polku.clients.v1.consent.withdrawn":           "The client withdrew a consent",
+
+	"polku.assessment.v1.assessment.created":               "A needs assessment was started",
+	"polku.assessment.v1.assessment.updated":               "The draft needs assessment was edited",
+	"polku.assessment.v1.assessment.completed":             "The needs assessment was completed",
+	"polku.assessment.v1.assessment.corrected":             "A completed needs assessment was corrected (new version)",
+	"polku.assessment.v1.capacity_measurement.recorded":    "A functioning self-assessment was recorded",
+	"polku.assessment.v1.satisfaction_response.recorded":   "Satisfaction survey answers were recorded",
+	"polku.assessment.v1.plan.created":                     "A client plan was started",
+	"polku.assessment.v1.plan.updated":                     "The client plan's title or responsible worker changed",
+	"polku.assessment.v1.plan.revision_started":            "A new revision of the client plan was started",
+	"polku.assessment.v1.plan.review_recorded":             "A plan review was held; the next review date was set",
+	"polku.assessment.v1.plan.closed":                      "The client plan ended",
+	"polku.assessment.v1.plan_revision.updated":            "The draft client plan was edited",
+	"polku.assessment.v1.plan_revision.proposed":           "The client plan was proposed for approval",
+	"polku.assessment.v1.plan_revision.approved":           "The client plan was approved",
+	"polku.assessment.v1.plan_revision.returned":           "The client plan was returned for changes",
+	"polku.assessment.v1.plan_revision.agreement_recorded": "The client's agreement to the plan was recorded",
+	"polku.assessment.v1.plan_revision.activated":          "The client plan came into force",
+	"polku.assessment.v1.plan_revision.superseded":         "The previous plan revision was replaced by a new one",
+	"polku.assessment.v1.plan_revision.closed":             "A plan revision was closed",
 }
 
 // Summarize returns the plain-words summary of an event type.
