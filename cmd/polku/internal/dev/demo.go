@@ -10,7 +10,10 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/polku-hb/polku/platform/auth"
+	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
+	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
+	assessmentsvc "github.com/polku-hb/polku/services/assessment/service"
 )
 
 // The demo region and its people. Subjects are opaque ids, as an identity
@@ -23,12 +26,13 @@ const (
 	Sanna      = "u-sanna"  // Tiina's sister, her assistant
 	Olli       = "o-olli"   // catalogue operator
 	CoachStaff = "p-coach1" // staff of the neuropsychiatric coaching company
-	CoachID    = "neurocoach"
 )
 
 // Demo is what seeding made: the ids the printed tokens bind to.
 type Demo struct {
-	Tiina string // client id
+	Tiina     string            // client id
+	Providers map[string]string // demo key ("neurocoach", ...) -> provider id
+	Plan      string            // Tiina's plan
 }
 
 type demoClient struct {
@@ -130,5 +134,53 @@ func SeedDemo(ctx context.Context, s *Stack) (Demo, error) {
 			return Demo{}, fmt.Errorf("seed Tiina's team: %w", err)
 		}
 	}
+
+	// The region's catalogue, then Tiina's assessment and plan priced from it.
+	if demo.Providers, err = s.catalogue.SeedDemo(ctx); err != nil {
+		return Demo{}, fmt.Errorf("seed catalogue: %w", err)
+	}
+	catConn, err := grpc.NewClient(s.GRPCAddrs["catalogue"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return Demo{}, err
+	}
+	defer catConn.Close()
+	cat := cataloguev1.NewCatalogueServiceClient(catConn)
+	coaching, err := demoOffering(aino, cat, demo.Providers["neurocoach"], "hour")
+	if err != nil {
+		return Demo{}, err
+	}
+	culture, err := demoOffering(aino, cat, demo.Providers["museum"], "card")
+	if err != nil {
+		return Demo{}, err
+	}
+	asConn, err := grpc.NewClient(s.GRPCAddrs["assessment"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return Demo{}, err
+	}
+	defer asConn.Close()
+	res, err := assessmentsvc.SeedDemo(assessmentv1.NewAssessmentServiceClient(asConn), assessmentsvc.DemoInput{
+		Client: demo.Tiina, Worker: aino, Manager: managerCtx, Coaching: coaching, Culture: culture,
+	})
+	if err != nil {
+		return Demo{}, fmt.Errorf("seed assessment: %w", err)
+	}
+	demo.Plan = res.Plan
 	return demo, nil
+}
+
+// demoOffering finds the published offering of a demo provider that has the
+// given price option.
+func demoOffering(ctx context.Context, cat cataloguev1.CatalogueServiceClient, providerID, option string) (assessmentsvc.DemoService, error) {
+	resp, err := cat.ListOfferings(ctx, &cataloguev1.ListOfferingsRequest{Parent: "providers/" + providerID})
+	if err != nil {
+		return assessmentsvc.DemoService{}, fmt.Errorf("demo offerings of %s: %w", providerID, err)
+	}
+	for _, o := range resp.GetOfferings() {
+		for _, p := range o.GetPriceOptions() {
+			if p.GetId() == option {
+				return assessmentsvc.DemoService{Offering: o.GetName(), PriceOptionID: option}, nil
+			}
+		}
+	}
+	return assessmentsvc.DemoService{}, fmt.Errorf("demo provider %s has no offering priced %q", providerID, option)
 }

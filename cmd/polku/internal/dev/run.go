@@ -71,7 +71,7 @@ func printWelcome(out io.Writer, s *Stack, demo Demo, storeKind, dataDir, logFil
 		{"MANAGER_TOKEN", "Mikko, manager", auth.Principal{Subject: Mikko, Role: auth.RoleManager, Region: DemoRegion}},
 		{"CLIENT_TOKEN", "Tiina, client clients/" + demo.Tiina, auth.Principal{Subject: "u-tiina", Role: auth.RoleClient, ClientID: demo.Tiina}},
 		{"ASSISTANT_TOKEN", "Sanna, Tiina's assistant", auth.Principal{Subject: Sanna, Role: auth.RoleAssistant, Clients: []string{demo.Tiina}}},
-		{"PROVIDER_TOKEN", "coaching company staff (providers/" + CoachID + ")", auth.Principal{Subject: CoachStaff, Role: auth.RoleProvider, ProviderID: CoachID}},
+		{"PROVIDER_TOKEN", "NeuroValmennus Oy staff (providers/" + demo.Providers["neurocoach"] + ")", auth.Principal{Subject: CoachStaff, Role: auth.RoleProvider, ProviderID: demo.Providers["neurocoach"]}},
 		{"OPERATOR_TOKEN", "Olli, catalogue operator", auth.Principal{Subject: Olli, Role: auth.RoleOperator}},
 	}
 	var b strings.Builder

@@ -35,6 +35,7 @@ import (
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
 	assessmentsvc "github.com/polku-hb/polku/services/assessment/service"
+	cataloguesvc "github.com/polku-hb/polku/services/catalogue/service"
 	clientssvc "github.com/polku-hb/polku/services/clients/service"
 )
 
@@ -67,6 +68,9 @@ type Stack struct {
 	GRPCAddrs map[string]string
 	// Issuer signs development tokens the stack accepts.
 	Issuer *auth.DevIssuer
+
+	// catalogue seeds its demo through its use cases.
+	catalogue *cataloguesvc.Service
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -201,6 +205,22 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		serve("clients", log, tel, st.Ping, svc.Register)
 		startClients = func() { s.goRun(func() error { return svc.RunConsumers(ctx, timelineSources...) }) }
+	}
+	// catalogue
+	{
+		tel, err := newTelemetry(cataloguesvc.Name)
+		if err != nil {
+			return fail(err)
+		}
+		log := logging.New(o.Log, "info", cataloguesvc.Name)
+		st := stores.Namespace(cataloguesvc.Namespace, cataloguesvc.Shards)
+		svc, err := cataloguesvc.New(cataloguesvc.Deps{Store: st, Telemetry: tel, Logger: log})
+		if err != nil {
+			return fail(err)
+		}
+		serve("catalogue", log, tel, st.Ping, svc.Register)
+		timelineSources = append(timelineSources, st)
+		s.catalogue = svc
 	}
 	// assessment
 	{

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -275,7 +276,7 @@ func TestDemoSeedIsIdempotent(t *testing.T) {
 		t.Fatalf("SeedDemo: %v", err)
 	}
 	second, err := SeedDemo(context.Background(), s)
-	if err != nil || second != first {
+	if err != nil || !reflect.DeepEqual(second, first) {
 		t.Fatalf("second SeedDemo = %v, %v; want the same %v", second, err, first)
 	}
 	manager, _ := s.Token(auth.Principal{Subject: Mikko, Role: auth.RoleManager, Region: DemoRegion}, time.Hour)
@@ -283,6 +284,32 @@ func TestDemoSeedIsIdempotent(t *testing.T) {
 	if list := asSlice(body["clients"]); code != http.StatusOK || len(list) != 4 {
 		t.Errorf("manager lists %d demo clients (%d); want 4", len(list), code)
 	}
+
+	// Across services, through REST: the catalogue finds the coach with a price,
+	// Tiina's plan is active, and her timeline tells the whole path so far.
+	aino, _ := s.Token(auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion}, time.Hour)
+	code, body = call(t, "GET", s.GatewayURL+"/v1/providers/-/offerings:search?query=adhd", aino, nil)
+	if hits := asSlice(body["results"]); code != http.StatusOK || len(hits) == 0 {
+		t.Errorf("search for adhd = %d %v; want the coaching offering", code, body)
+	}
+	code, body = call(t, "GET", s.GatewayURL+"/v1/"+first.Plan, aino, nil)
+	if code != http.StatusOK {
+		t.Errorf("GET %s = %d %v", first.Plan, code, body)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	var sources map[string]bool
+	for time.Now().Before(deadline) {
+		_, tl := call(t, "GET", s.GatewayURL+"/v1/clients/"+first.Tiina+"/timelineEvents?page_size=100", aino, nil)
+		sources = map[string]bool{}
+		for _, e := range asSlice(tl["timeline_events"]) {
+			sources[e.(map[string]any)["source"].(string)] = true
+		}
+		if sources["clients"] && sources["assessment"] {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("Tiina's timeline has events from %v; want clients and assessment", sources)
 }
 
 func asSlice(v any) []any {

@@ -1,0 +1,65 @@
+// Package service wires the provider catalogue together: the one place where the
+// domain, the use cases, the store and the gRPC surface meet. Both the catalogue
+// binary (cmd/catalogue) and the all-in-one (cmd/polku) build the service here.
+package service
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/polku-hb/polku/platform/store"
+	"github.com/polku-hb/polku/platform/telemetry"
+	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
+	"github.com/polku-hb/polku/services/catalogue/internal/app"
+	"github.com/polku-hb/polku/services/catalogue/internal/grpcapi"
+	repo "github.com/polku-hb/polku/services/catalogue/internal/store"
+)
+
+// Name is the service's name in telemetry and logs.
+const Name = "polku-catalogue"
+
+// Namespace and Shards of the catalogue store namespace (see internal/store for
+// the layout and why 8 shards).
+const (
+	Namespace = repo.Namespace
+	Shards    = repo.Shards
+)
+
+// Deps are what the service needs from its process.
+type Deps struct {
+	// Store is the "catalogue" namespace (Namespace, Shards).
+	Store     store.Store
+	Telemetry *telemetry.Providers
+	Logger    *slog.Logger
+}
+
+// Service is a ready catalogue service.
+type Service struct {
+	app  *app.Service
+	api  *grpcapi.Server
+	deps Deps
+}
+
+// New builds the service.
+func New(d Deps) (*Service, error) {
+	if d.Store == nil || d.Telemetry == nil || d.Logger == nil {
+		return nil, errors.New("catalogue: store, telemetry and logger are required")
+	}
+	if d.Store.Shards() != Shards {
+		return nil, errors.New("catalogue: store namespace must have the service's shard count")
+	}
+	a := app.New(repo.New(d.Store), d.Logger)
+	return &Service{app: a, api: grpcapi.New(a, d.Logger), deps: d}, nil
+}
+
+// Register adds the gRPC service to a server.
+func (s *Service) Register(r grpc.ServiceRegistrar) {
+	cataloguev1.RegisterCatalogueServiceServer(r, s.api)
+}
+
+// SetClock replaces the service's clock (tests and demos of freshness and
+// quote expiry). Not safe to call while requests are served.
+func (s *Service) SetClock(now func() time.Time) { s.app.SetClock(now) }
