@@ -126,7 +126,12 @@ func Less(a, b store.IndexEntry) bool {
 // Merge merges per-shard pages, each already in query order, into the first
 // limit entries of their union in that order (descending when reverse).
 func Merge(pages [][]store.IndexEntry, reverse bool, limit int) []store.IndexEntry {
-	out := make([]store.IndexEntry, 0, limit)
+	// Never reserve more than the pages hold: callers may pass a huge limit.
+	total := 0
+	for _, p := range pages {
+		total += len(p)
+	}
+	out := make([]store.IndexEntry, 0, min(limit, total))
 	pos := make([]int, len(pages))
 	for len(out) < limit {
 		best := -1
