@@ -17,10 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/polku-hb/polku/cmd/polku/internal/pending"
 	"github.com/polku-hb/polku/gateway"
@@ -174,14 +172,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	// dial connects a service to a peer: its spans continue the caller's trace
 	// and the caller's bearer token travels on (every service verifies it again).
 	dial := func(tel *telemetry.Providers, peer string) (*grpc.ClientConn, error) {
-		conn, err := grpc.NewClient(s.GRPCAddrs[peer],
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithStatsHandler(otelgrpc.NewClientHandler(
-				otelgrpc.WithTracerProvider(tel.TracerProvider),
-				otelgrpc.WithMeterProvider(tel.MeterProvider),
-				otelgrpc.WithPropagators(tel.Propagator))),
-			grpc.WithChainUnaryInterceptor(auth.UnaryClientInterceptor()),
-		)
+		conn, err := boot.DialPeer(s.GRPCAddrs[peer], tel)
 		if err != nil {
 			return nil, fmt.Errorf("dial %s: %w", peer, err)
 		}
