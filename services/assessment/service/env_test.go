@@ -4,12 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -17,9 +15,8 @@ import (
 
 	"github.com/polku-hb/polku/platform/apierr"
 	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/store"
-	"github.com/polku-hb/polku/platform/store/embedded"
-	"github.com/polku-hb/polku/platform/store/redisstore"
 	"github.com/polku-hb/polku/platform/telemetry"
 	"github.com/polku-hb/polku/platform/testkit"
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
@@ -46,18 +43,8 @@ const (
 
 // stores gives a test the clients and assessment namespaces of both adapters.
 func stores(t *testing.T, run func(t *testing.T, clients, assessment store.Store)) {
-	t.Run("embedded", func(t *testing.T) {
-		db, err := embedded.Open(filepath.Join(t.TempDir(), "polku.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		run(t, db.Namespace(clientsservice.Namespace, clientsservice.Shards), db.Namespace(service.Namespace, service.Shards))
-	})
-	t.Run("redis", func(t *testing.T) {
-		rc := redis.NewClient(&redis.Options{Addr: testkit.StartRedis(t)})
-		t.Cleanup(func() { rc.Close() })
-		run(t, redisstore.New(rc, clientsservice.Namespace, clientsservice.Shards), redisstore.New(rc, service.Namespace, service.Shards))
+	testkit.EachBackend(t, func(t *testing.T, b *boot.Stores) {
+		run(t, b.Namespace(clientsservice.Namespace, clientsservice.Shards), b.Namespace(service.Namespace, service.Shards))
 	})
 }
 

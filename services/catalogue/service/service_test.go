@@ -4,13 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,9 +17,8 @@ import (
 
 	"github.com/polku-hb/polku/platform/apierr"
 	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/store"
-	"github.com/polku-hb/polku/platform/store/embedded"
-	"github.com/polku-hb/polku/platform/store/redisstore"
 	"github.com/polku-hb/polku/platform/telemetry"
 	"github.com/polku-hb/polku/platform/testkit"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
@@ -45,19 +42,7 @@ func (e *env) as(t *testing.T, p auth.Principal) context.Context { return e.tok.
 
 // stores runs a test against both store adapters.
 func stores(t *testing.T, run func(t *testing.T, st store.Store)) {
-	t.Run("embedded", func(t *testing.T) {
-		db, err := embedded.Open(filepath.Join(t.TempDir(), "polku.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		run(t, db.Namespace(service.Namespace, service.Shards))
-	})
-	t.Run("redis", func(t *testing.T) {
-		rc := redis.NewClient(&redis.Options{Addr: testkit.StartRedis(t)})
-		t.Cleanup(func() { rc.Close() })
-		run(t, redisstore.New(rc, service.Namespace, service.Shards))
-	})
+	testkit.EachBackend(t, func(t *testing.T, b *boot.Stores) { run(t, b.Namespace(service.Namespace, service.Shards)) })
 }
 
 func start(t testing.TB, st store.Store) *env {

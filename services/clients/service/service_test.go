@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -20,9 +18,8 @@ import (
 
 	"github.com/polku-hb/polku/platform/apierr"
 	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/store"
-	"github.com/polku-hb/polku/platform/store/embedded"
-	"github.com/polku-hb/polku/platform/store/redisstore"
 	"github.com/polku-hb/polku/platform/telemetry"
 	"github.com/polku-hb/polku/platform/testkit"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
@@ -50,19 +47,7 @@ func (e *env) as(t *testing.T, p auth.Principal) context.Context {
 
 // stores runs a test against both store adapters.
 func stores(t *testing.T, run func(t *testing.T, st store.Store)) {
-	t.Run("embedded", func(t *testing.T) {
-		db, err := embedded.Open(filepath.Join(t.TempDir(), "polku.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		run(t, db.Namespace(service.Namespace, service.Shards))
-	})
-	t.Run("redis", func(t *testing.T) {
-		rc := redis.NewClient(&redis.Options{Addr: testkit.StartRedis(t)})
-		t.Cleanup(func() { rc.Close() })
-		run(t, redisstore.New(rc, service.Namespace, service.Shards))
-	})
+	testkit.EachBackend(t, func(t *testing.T, b *boot.Stores) { run(t, b.Namespace(service.Namespace, service.Shards)) })
 }
 
 func start(t *testing.T, st store.Store) *env {
@@ -374,10 +359,5 @@ func TestListPaginates(t *testing.T) {
 }
 
 func memStore(t *testing.T) store.Store {
-	db, err := embedded.Open(filepath.Join(t.TempDir(), "polku.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db.Namespace(service.Namespace, service.Shards)
+	return testkit.EmbeddedBackend(t).Namespace(service.Namespace, service.Shards)
 }
