@@ -9,7 +9,7 @@ require (
 	github.com/polku-hb/polku/services/assessment v0.0.0
 	github.com/polku-hb/polku/services/catalogue v0.0.0
 	github.com/polku-hb/polku/services/clients v0.0.0
-	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0
+	github.com/polku-hb/polku/services/referral v0.0.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	google.golang.org/grpc v1.84.0
 )
@@ -30,6 +30,7 @@ require (
 	github.com/rs/cors v1.11.1 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc v1.47.0 // indirect
@@ -61,4 +62,5 @@ replace (
 	github.com/polku-hb/polku/services/assessment => ../../services/assessment
 	github.com/polku-hb/polku/services/catalogue => ../../services/catalogue
 	github.com/polku-hb/polku/services/clients => ../../services/clients
+	github.com/polku-hb/polku/services/referral => ../../services/referral
 )

@@ -13,7 +13,9 @@ import (
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
+	referralv1 "github.com/polku-hb/polku/proto/gen/go/polku/referral/v1"
 	assessmentsvc "github.com/polku-hb/polku/services/assessment/service"
+	referralsvc "github.com/polku-hb/polku/services/referral/service"
 )
 
 // The demo region and its people. Subjects are opaque ids, as an identity
@@ -165,6 +167,39 @@ func SeedDemo(ctx context.Context, s *Stack) (Demo, error) {
 		return Demo{}, fmt.Errorf("seed assessment: %w", err)
 	}
 	demo.Plan = res.Plan
+
+	// Tiina's referrals (scenario step 6): the coach in progress, an unanswered
+	// referral to a region unit escalated to Aino and then Mikko (the demo region
+	// has no benefits-advice unit in its catalogue, so the region's family-work
+	// unit stands in), and a peer group that declines and is redirected.
+	offering := func(key string) (referralsvc.DemoOffering, error) {
+		resp, err := cat.ListOfferings(aino, &cataloguev1.ListOfferingsRequest{Parent: "providers/" + demo.Providers[key]})
+		if err != nil || len(resp.GetOfferings()) == 0 {
+			return referralsvc.DemoOffering{}, fmt.Errorf("demo offering of %s: %v", key, err)
+		}
+		staff, err := s.Token(auth.Principal{Subject: "p-demo-" + key, Role: auth.RoleProvider, ProviderID: demo.Providers[key]}, 10*time.Minute)
+		if err != nil {
+			return referralsvc.DemoOffering{}, err
+		}
+		pctx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+staff)
+		return referralsvc.DemoOffering{Offering: resp.GetOfferings()[0].GetName(), Provider: pctx}, nil
+	}
+	in := referralsvc.DemoInput{Client: demo.Tiina, Worker: aino}
+	for key, dst := range map[string]*referralsvc.DemoOffering{
+		"neurocoach": &in.Coach, "family-work": &in.BenefitsAdvice, "peer-association": &in.PeerGroup, "volunteers": &in.OtherPeerGroup,
+	} {
+		if *dst, err = offering(key); err != nil {
+			return Demo{}, err
+		}
+	}
+	refConn, err := grpc.NewClient(s.GRPCAddrs["referral"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return Demo{}, err
+	}
+	defer refConn.Close()
+	if _, err := referralsvc.SeedDemo(referralv1.NewReferralServiceClient(refConn), s.referral, in); err != nil {
+		return Demo{}, fmt.Errorf("seed referrals: %w", err)
+	}
 	return demo, nil
 }
 

@@ -30,11 +30,13 @@ import (
 	"github.com/polku-hb/polku/platform/store/embedded"
 	"github.com/polku-hb/polku/platform/telemetry"
 	"github.com/polku-hb/polku/platform/version"
+	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
 	assessmentsvc "github.com/polku-hb/polku/services/assessment/service"
 	cataloguesvc "github.com/polku-hb/polku/services/catalogue/service"
 	clientssvc "github.com/polku-hb/polku/services/clients/service"
+	referralsvc "github.com/polku-hb/polku/services/referral/service"
 )
 
 // Options configure a Stack. Zero values give the `polku dev` defaults.
@@ -69,6 +71,8 @@ type Stack struct {
 
 	// catalogue seeds its demo through its use cases.
 	catalogue *cataloguesvc.Service
+	// referral's demo moves its clock to make an overdue referral.
+	referral *referralsvc.Service
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -240,6 +244,39 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		serve("assessment", log, tel, st.Ping, svc.Register)
 		timelineSources = append(timelineSources, st)
+	}
+	// referral
+	{
+		tel, err := newTelemetry(referralsvc.Name)
+		if err != nil {
+			return fail(err)
+		}
+		log := logging.New(o.Log, "info", referralsvc.Name)
+		conns := map[string]*grpc.ClientConn{}
+		for _, peer := range []string{"clients", "catalogue", "budget"} {
+			if conns[peer], err = dial(tel, peer); err != nil {
+				return fail(err)
+			}
+		}
+		st := stores.Namespace(referralsvc.Namespace, referralsvc.Shards)
+		svc, err := referralsvc.New(referralsvc.Deps{
+			Store: st, Telemetry: tel, Logger: log,
+			Clients:   clientsv1.NewClientsServiceClient(conns["clients"]),
+			Catalogue: cataloguev1.NewCatalogueServiceClient(conns["catalogue"]),
+			Budget:    budgetv1.NewBudgetServiceClient(conns["budget"]),
+			// Background work (escalation, consent re-checks) acts as the service.
+			ServiceToken: func(context.Context) (string, error) {
+				return s.Token(auth.Principal{Subject: "svc-referral", Role: auth.RoleService}, time.Hour)
+			},
+			AllowLoopbackHTTP: true, // dev: webhook receivers on this machine
+		})
+		if err != nil {
+			return fail(err)
+		}
+		serve("referral", log, tel, st.Ping, svc.Register)
+		timelineSources = append(timelineSources, st)
+		s.goRun(func() error { return svc.RunWorkers(ctx) })
+		s.referral = svc
 	}
 	startClients()
 	// Services whose issue has not landed yet: their gRPC API is served (so

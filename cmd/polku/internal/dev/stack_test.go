@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
+	"github.com/polku-hb/polku/cmd/polku/internal/pending"
 	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/testkit"
 )
@@ -264,8 +265,15 @@ func TestAllFiveServicesAreReachable(t *testing.T) {
 		t.Errorf("reflection lists %v; want %v", listed, want)
 	}
 	worker, _ := s.Token(auth.Principal{Subject: "w-aino", Role: auth.RoleWorker, Region: "pirkanmaa"}, time.Hour)
-	if code, body := call(t, "GET", s.GatewayURL+"/v1/referrals", worker, nil); code != http.StatusNotImplemented {
-		t.Errorf("GET /v1/referrals = %d %v; want 501 until the referral service lands", code, body)
+	routes := map[string]string{"budget": "/v1/clients/x/budgets"}
+	for _, name := range pending.Services() {
+		route, ok := routes[name]
+		if !ok {
+			t.Fatalf("no route to probe the pending %s service", name)
+		}
+		if code, body := call(t, "GET", s.GatewayURL+route, worker, nil); code != http.StatusNotImplemented {
+			t.Errorf("GET %s = %d %v; want 501 until the %s service lands", route, code, body, name)
+		}
 	}
 }
 
@@ -304,12 +312,12 @@ func TestDemoSeedIsIdempotent(t *testing.T) {
 		for _, e := range asSlice(tl["timeline_events"]) {
 			sources[e.(map[string]any)["source"].(string)] = true
 		}
-		if sources["clients"] && sources["assessment"] {
+		if sources["clients"] && sources["assessment"] && sources["referral"] {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Errorf("Tiina's timeline has events from %v; want clients and assessment", sources)
+	t.Errorf("Tiina's timeline has events from %v; want clients, assessment and referral", sources)
 }
 
 func asSlice(v any) []any {

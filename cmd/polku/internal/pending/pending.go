@@ -11,15 +11,11 @@ import (
 	"google.golang.org/grpc"
 
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
-	referralv1 "github.com/polku-hb/polku/proto/gen/go/polku/referral/v1"
 )
 
 var servers = map[string]func(grpc.ServiceRegistrar){
 	"budget": func(r grpc.ServiceRegistrar) {
 		budgetv1.RegisterBudgetServiceServer(r, budgetv1.UnimplementedBudgetServiceServer{})
-	},
-	"referral": func(r grpc.ServiceRegistrar) {
-		referralv1.RegisterReferralServiceServer(r, referralv1.UnimplementedReferralServiceServer{})
 	},
 }
 

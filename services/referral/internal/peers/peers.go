@@ -1,0 +1,146 @@
+// Package peers adapts the generated gRPC clients of the clients, catalogue
+// and budget services to the ports the use cases declare. Every call forwards
+// the caller's bearer token (or the service's own, when the use case put it in
+// the outgoing metadata) and carries a deadline.
+package peers
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/polku-hb/polku/platform/auth"
+	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
+	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
+	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
+	"github.com/polku-hb/polku/services/referral/internal/app"
+	"github.com/polku-hb/polku/services/referral/internal/referral"
+)
+
+// Timeout bounds every peer call.
+const Timeout = 5 * time.Second
+
+var forward = auth.UnaryClientInterceptor()
+
+func call[Req, Resp any](ctx context.Context, fn func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	var resp Resp
+	var err error
+	_ = forward(ctx, "", nil, nil, nil, func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
+		resp, err = fn(ctx, req)
+		return err
+	})
+	return resp, err
+}
+
+func mapErr(err error) error {
+	switch status.Code(err) {
+	case codes.NotFound:
+		return app.ErrNotFound
+	case codes.PermissionDenied:
+		return app.ErrPermission
+	case codes.Unauthenticated:
+		return app.ErrUnauthenticated
+	case codes.Canceled:
+		return context.Canceled
+	}
+	return app.ErrPeerUnavailable
+}
+
+// Clients adapts clientsv1.ClientsServiceClient.
+type Clients struct {
+	C clientsv1.ClientsServiceClient
+}
+
+var _ app.Clients = (*Clients)(nil)
+
+// Client reads the client's region and team.
+func (c *Clients) Client(ctx context.Context, id string) (app.ClientInfo, error) {
+	got, err := call(ctx, c.C.GetClient, &clientsv1.GetClientRequest{Name: "clients/" + id})
+	if err != nil {
+		return app.ClientInfo{}, mapErr(err)
+	}
+	info := app.ClientInfo{ID: id, Region: got.GetRegion(), CoordinatingWorker: got.GetCoordinatingWorker()}
+	for _, m := range got.GetTeamMembers() {
+		if m.GetSubject() != "" {
+			info.Team = append(info.Team, m.GetSubject())
+		}
+	}
+	return info, nil
+}
+
+// Disclosure asks what the client agrees to disclose to the provider.
+func (c *Clients) Disclosure(ctx context.Context, clientID, providerID string) (app.Disclosure, error) {
+	got, err := call(ctx, c.C.ResolveDisclosure, &clientsv1.ResolveDisclosureRequest{Name: "clients/" + clientID, Recipient: "providers/" + providerID})
+	if err != nil {
+		return app.Disclosure{}, mapErr(err)
+	}
+	d := app.Disclosure{Languages: got.GetPreferredLanguages(), ContactPreference: got.GetContactPreference().String(),
+		CoordinatingWorker: got.GetCoordinatingWorker()}
+	for _, cat := range got.GetAllowedCategories() {
+		d.Categories = append(d.Categories, cat.String())
+	}
+	if cd := got.GetContactDetails(); cd != nil {
+		d.Contact = &referral.Contact{Phone: cd.GetPhone(), Email: cd.GetEmail(), PostalAddress: cd.GetPostalAddress()}
+	}
+	return d, nil
+}
+
+// Catalogue adapts cataloguev1.CatalogueServiceClient.
+type Catalogue struct {
+	C cataloguev1.CatalogueServiceClient
+}
+
+var _ app.Catalogue = (*Catalogue)(nil)
+
+// Offering reads an offering (and its provider's kind, when readable).
+func (c *Catalogue) Offering(ctx context.Context, name string) (app.Offering, error) {
+	o, err := call(ctx, c.C.GetOffering, &cataloguev1.GetOfferingRequest{Name: name})
+	if err != nil {
+		if status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.InvalidArgument {
+			return app.Offering{}, app.ErrNotFound
+		}
+		return app.Offering{}, mapErr(err)
+	}
+	prov, _, _ := strings.Cut(strings.TrimPrefix(name, "providers/"), "/")
+	out := app.Offering{Name: o.GetName(), ProviderID: prov, Capacity: o.GetCapacity().String(),
+		WaitingBand: o.GetWaitingBand().String(), Live: o.GetLive(),
+		ResponseDeadline: o.GetResponseDeadline().AsDuration(), StartDeadline: o.GetStartDeadline().AsDuration()}
+	if p, err := call(ctx, c.C.GetProvider, &cataloguev1.GetProviderRequest{Name: "providers/" + prov}); err == nil {
+		out.ProviderKind = p.GetKind().String()
+	}
+	return out, nil
+}
+
+// Budget adapts budgetv1.BudgetServiceClient.
+type Budget struct{ C budgetv1.BudgetServiceClient }
+
+var _ app.Budget = (*Budget)(nil)
+
+// Commit reserves funds for the referral.
+func (b *Budget) Commit(ctx context.Context, budget, lineID string, amount int64, referralName, providerName, requestID string) (string, error) {
+	e, err := call(ctx, b.C.CommitFunds, &budgetv1.CommitFundsRequest{Name: budget, LineId: lineID, AmountCents: amount,
+		Reference: &budgetv1.LedgerReference{Referral: referralName, Provider: providerName}, RequestId: requestID})
+	if err != nil {
+		switch status.Code(err) {
+		case codes.FailedPrecondition, codes.InvalidArgument, codes.OutOfRange:
+			return "", app.ErrBudgetRefused
+		}
+		return "", mapErr(err)
+	}
+	return e.GetName(), nil
+}
+
+// Release returns the open remainder of a commitment.
+func (b *Budget) Release(ctx context.Context, budget, entry, reason, requestID string) error {
+	_, err := call(ctx, b.C.ReleaseFunds, &budgetv1.ReleaseFundsRequest{Name: budget, Commitment: entry, Reason: reason, RequestId: requestID})
+	if err != nil {
+		return mapErr(err)
+	}
+	return nil
+}
