@@ -56,7 +56,8 @@ lint: tools
 build:
 	mkdir -p bin
 	go build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/polku ./gateway/cmd/gateway \
-		./services/clients/cmd/clients ./services/catalogue/cmd/catalogue ./services/assessment/cmd/assessment
+		./services/clients/cmd/clients ./services/catalogue/cmd/catalogue ./services/assessment/cmd/assessment \
+		./services/referral/cmd/referral
 
 # Service benchmarks on the embedded store and a real Redis (needs redis-server).
 # POLKU_BENCH_OFFERINGS sets the catalogue size (default 20000). The end-to-end
