@@ -75,5 +75,9 @@ func TestListPages(t *testing.T) {
 		}
 		_, err := e.ac.ListAssessments(ctx, &assessmentv1.ListAssessmentsRequest{Parent: e.parent, PageToken: "bogus"})
 		wantCode(t, "bad page token", err, codes.InvalidArgument)
+		_, err = e.ac.ListAssessments(ctx, &assessmentv1.ListAssessmentsRequest{Parent: e.parent, Filter: "kind = INITIAL"})
+		wantCode(t, "unsupported filter", err, codes.InvalidArgument)
+		_, err = e.ac.ListPlans(ctx, &assessmentv1.ListPlansRequest{Parent: e.parent, OrderBy: "title"})
+		wantCode(t, "unsupported order_by", err, codes.InvalidArgument)
 	})
 }

@@ -99,6 +99,9 @@ func (s *Server) GetInstrument(ctx context.Context, req *assessmentv1.GetInstrum
 
 // ListInstruments implements the RPC.
 func (s *Server) ListInstruments(ctx context.Context, req *assessmentv1.ListInstrumentsRequest) (*assessmentv1.ListInstrumentsResponse, error) {
+	if err := noListOptions(req.GetFilter(), req.GetOrderBy()); err != nil {
+		return nil, err
+	}
 	list, next, err := s.app.ListInstruments(ctx, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, s.toStatus(ctx, "instruments", err)
@@ -160,6 +163,9 @@ func (s *Server) GetCapacityMeasurement(ctx context.Context, req *assessmentv1.G
 
 // ListCapacityMeasurements implements the RPC.
 func (s *Server) ListCapacityMeasurements(ctx context.Context, req *assessmentv1.ListCapacityMeasurementsRequest) (*assessmentv1.ListCapacityMeasurementsResponse, error) {
+	if err := noListOptions(req.GetFilter(), req.GetOrderBy()); err != nil {
+		return nil, err
+	}
 	c, ok := parse(req.GetParent(), "clients")
 	if !ok {
 		return nil, badName("parent", "clients/{client}")
@@ -230,6 +236,9 @@ func (s *Server) CreateSatisfactionResponse(ctx context.Context, req *assessment
 
 // ListSatisfactionResponses implements the RPC.
 func (s *Server) ListSatisfactionResponses(ctx context.Context, req *assessmentv1.ListSatisfactionResponsesRequest) (*assessmentv1.ListSatisfactionResponsesResponse, error) {
+	if err := noListOptions(req.GetFilter(), req.GetOrderBy()); err != nil {
+		return nil, err
+	}
 	c, ok := parse(req.GetParent(), "clients")
 	if !ok {
 		return nil, badName("parent", "clients/{client}")

@@ -78,6 +78,9 @@ func (s *Server) GetAssessment(ctx context.Context, req *assessmentv1.GetAssessm
 
 // ListAssessments implements the RPC.
 func (s *Server) ListAssessments(ctx context.Context, req *assessmentv1.ListAssessmentsRequest) (*assessmentv1.ListAssessmentsResponse, error) {
+	if err := noListOptions(req.GetFilter(), req.GetOrderBy()); err != nil {
+		return nil, err
+	}
 	id, ok := parse(req.GetParent(), "clients")
 	if !ok {
 		return nil, badName("parent", "clients/{client}")
@@ -164,6 +167,9 @@ func (s *Server) GetPlan(ctx context.Context, req *assessmentv1.GetPlanRequest) 
 
 // ListPlans implements the RPC (one client; `clients/-` is not supported yet).
 func (s *Server) ListPlans(ctx context.Context, req *assessmentv1.ListPlansRequest) (*assessmentv1.ListPlansResponse, error) {
+	if err := noListOptions(req.GetFilter(), req.GetOrderBy()); err != nil {
+		return nil, err
+	}
 	id, ok := parse(req.GetParent(), "clients")
 	if !ok || id[0] == "-" {
 		return nil, badName("parent", "clients/{client}")
@@ -246,6 +252,9 @@ func (s *Server) GetPlanRevision(ctx context.Context, req *assessmentv1.GetPlanR
 
 // ListPlanRevisions implements the RPC.
 func (s *Server) ListPlanRevisions(ctx context.Context, req *assessmentv1.ListPlanRevisionsRequest) (*assessmentv1.ListPlanRevisionsResponse, error) {
+	if err := noListOptions(req.GetFilter(), req.GetOrderBy()); err != nil {
+		return nil, err
+	}
 	id, ok := parse(req.GetParent(), "clients", "plans")
 	if !ok {
 		return nil, badName("parent", "clients/{client}/plans/{plan}")
@@ -350,4 +359,17 @@ func (s *Server) ListOverdueReviews(ctx context.Context, req *assessmentv1.ListO
 			ResponsibleWorker: p.ResponsibleWorker, NextReviewDate: toDate(p.NextReviewDate), DaysOverdue: int32(o.DaysOverdue)})
 	}
 	return out, nil
+}
+
+// noListOptions refuses filter and order_by on lists that support neither, so a
+// caller is told instead of silently getting an unfiltered page.
+func noListOptions(filter, orderBy string) error {
+	var v apierr.Violations
+	if filter != "" {
+		v.Add("filter", "is not supported on this list")
+	}
+	if orderBy != "" {
+		v.Add("order_by", "is not supported on this list; results come in their documented order")
+	}
+	return v.Err()
 }
