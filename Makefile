@@ -15,7 +15,7 @@ TOOL_PKGS := github.com/bufbuild/buf/cmd/buf \
 	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
 	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
 GENERATED := proto/gen/go gateway/internal/openapi/spec
-BENCH_PKGS := ./services/catalogue/service
+BENCH_PKGS := ./services/catalogue/service ./services/budget/service
 
 .PHONY: run test lint generate check-generated build bench clean tools help
 
@@ -56,7 +56,7 @@ lint: tools
 build:
 	mkdir -p bin
 	go build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/polku ./gateway/cmd/gateway \
-		./services/clients/cmd/clients ./services/catalogue/cmd/catalogue ./services/assessment/cmd/assessment \
+		./services/clients/cmd/clients ./services/catalogue/cmd/catalogue ./services/assessment/cmd/assessment ./services/budget/cmd/budget \
 		./services/referral/cmd/referral
 
 # Service benchmarks on the embedded store and a real Redis (needs redis-server).

@@ -7,6 +7,7 @@ require (
 	github.com/polku-hb/polku/platform v0.0.0
 	github.com/polku-hb/polku/proto/gen/go v0.0.0
 	github.com/polku-hb/polku/services/assessment v0.0.0
+	github.com/polku-hb/polku/services/budget v0.0.0
 	github.com/polku-hb/polku/services/catalogue v0.0.0
 	github.com/polku-hb/polku/services/clients v0.0.0
 	github.com/polku-hb/polku/services/referral v0.0.0
@@ -60,6 +61,7 @@ replace (
 	github.com/polku-hb/polku/platform => ../../platform
 	github.com/polku-hb/polku/proto/gen/go => ../../proto/gen/go
 	github.com/polku-hb/polku/services/assessment => ../../services/assessment
+	github.com/polku-hb/polku/services/budget => ../../services/budget
 	github.com/polku-hb/polku/services/catalogue => ../../services/catalogue
 	github.com/polku-hb/polku/services/clients => ../../services/clients
 	github.com/polku-hb/polku/services/referral => ../../services/referral

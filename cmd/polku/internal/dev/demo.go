@@ -11,10 +11,12 @@ import (
 
 	"github.com/polku-hb/polku/platform/auth"
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
+	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
 	referralv1 "github.com/polku-hb/polku/proto/gen/go/polku/referral/v1"
 	assessmentsvc "github.com/polku-hb/polku/services/assessment/service"
+	budgetsvc "github.com/polku-hb/polku/services/budget/service"
 	referralsvc "github.com/polku-hb/polku/services/referral/service"
 )
 
@@ -35,6 +37,7 @@ type Demo struct {
 	Tiina     string            // client id
 	Providers map[string]string // demo key ("neurocoach", ...) -> provider id
 	Plan      string            // Tiina's plan
+	Budget    string            // Tiina's personal budget
 }
 
 type demoClient struct {
@@ -167,6 +170,20 @@ func SeedDemo(ctx context.Context, s *Stack) (Demo, error) {
 		return Demo{}, fmt.Errorf("seed assessment: %w", err)
 	}
 	demo.Plan = res.Plan
+
+	// Tiina's personal budget from the approved plan, with a commitment and
+	// spending (scenario steps 5 and 7).
+	budConn, err := grpc.NewClient(s.GRPCAddrs["budget"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return Demo{}, err
+	}
+	defer budConn.Close()
+	bres, err := budgetsvc.SeedDemo(budgetv1.NewBudgetServiceClient(budConn), assessmentv1.NewAssessmentServiceClient(asConn),
+		budgetsvc.DemoInput{Client: demo.Tiina, Plan: res.Plan, Worker: aino, Manager: managerCtx})
+	if err != nil {
+		return Demo{}, fmt.Errorf("seed budget: %w", err)
+	}
+	demo.Budget = bres.Budget
 
 	// Tiina's referrals (scenario step 6): the coach in progress, an unanswered
 	// referral to a region unit escalated to Aino and then Mikko (the demo region

@@ -20,7 +20,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 
-	"github.com/polku-hb/polku/cmd/polku/internal/pending"
 	"github.com/polku-hb/polku/gateway"
 	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/boot"
@@ -30,10 +29,12 @@ import (
 	"github.com/polku-hb/polku/platform/store/embedded"
 	"github.com/polku-hb/polku/platform/telemetry"
 	"github.com/polku-hb/polku/platform/version"
+	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
 	assessmentsvc "github.com/polku-hb/polku/services/assessment/service"
+	budgetsvc "github.com/polku-hb/polku/services/budget/service"
 	cataloguesvc "github.com/polku-hb/polku/services/catalogue/service"
 	clientssvc "github.com/polku-hb/polku/services/clients/service"
 	referralsvc "github.com/polku-hb/polku/services/referral/service"
@@ -245,6 +246,33 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		serve("assessment", log, tel, st.Ping, svc.Register)
 		timelineSources = append(timelineSources, st)
 	}
+	// budget
+	{
+		tel, err := newTelemetry(budgetsvc.Name)
+		if err != nil {
+			return fail(err)
+		}
+		log := logging.New(o.Log, "info", budgetsvc.Name)
+		conns := map[string]*grpc.ClientConn{}
+		for _, peer := range []string{"clients", "assessment", "catalogue"} {
+			if conns[peer], err = dial(tel, peer); err != nil {
+				return fail(err)
+			}
+		}
+		st := stores.Namespace(budgetsvc.Namespace, budgetsvc.Shards)
+		svc, err := budgetsvc.New(budgetsvc.Deps{
+			Store: st, Telemetry: tel, Logger: log,
+			Clients:             clientsv1.NewClientsServiceClient(conns["clients"]),
+			Assessment:          assessmentv1.NewAssessmentServiceClient(conns["assessment"]),
+			Catalogue:           cataloguev1.NewCatalogueServiceClient(conns["catalogue"]),
+			AuthorityLimitCents: o.AuthorityLimitCents,
+		})
+		if err != nil {
+			return fail(err)
+		}
+		serve("budget", log, tel, st.Ping, svc.Register)
+		timelineSources = append(timelineSources, st)
+	}
 	// referral
 	{
 		tel, err := newTelemetry(referralsvc.Name)
@@ -279,16 +307,6 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		s.referral = svc
 	}
 	startClients()
-	// Services whose issue has not landed yet: their gRPC API is served (so
-	// reflection lists it and the gateway routes to it) and answers UNIMPLEMENTED.
-	for _, name := range pending.Services() {
-		log := logging.New(o.Log, "info", "polku-"+name)
-		tel, err := newTelemetry("polku-" + name)
-		if err != nil {
-			return fail(err)
-		}
-		serve(name, log, tel, nil, func(g grpc.ServiceRegistrar) { pending.Register(g, name) })
-	}
 
 	// The gateway.
 	tel, err := newTelemetry(gateway.Name)

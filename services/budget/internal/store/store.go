@@ -1,0 +1,371 @@
+// Package store keeps the budget service's records in the platform store port.
+//
+// Layout (namespace "budget", Shards shards). Everything of one client lives in
+// the client's shard (store.ShardOf(client id, Shards)), so a ledger entry, the
+// budget document with its cached balances, the commitment's open state, the
+// idempotency key and the event are one atomic batch:
+//
+//	budget/<client>/<budget>           a budget with its lines and cached balances
+//	                                   (compare-and-set on every money move)
+//	entry/<client>/<budget>/<seq>      ledger entry <seq> (immutable)
+//	open/<client>/<budget>/<seq>       the open state of COMMITMENT <seq>
+//	req/<client>/<method>/<request id> idempotency: what a request made
+//
+// Indexes:
+//
+//	budgets:<client>            the client's budgets (sort key: create time)
+//	entries:<client>/<budget>   the ledger (sort key: zero-padded sequence)
+//	opens:<client>/<budget>     commitments (sort key: zero-padded sequence)
+//	pcmt:<provider>             a provider's commitments, per shard, merged at
+//	                            read time (sort key: referral id; id:
+//	                            <client>/<budget>/<seq>)
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/polku-hb/polku/platform/events"
+	"github.com/polku-hb/polku/platform/store"
+	"github.com/polku-hb/polku/services/budget/internal/ledger"
+)
+
+// Namespace and shard count of the budget service; the count never changes
+// once data exists.
+const (
+	Namespace = "budget"
+	Shards    = 16
+)
+
+// Errors of the repository.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("concurrent modification")
+)
+
+// Repo is the budget repository.
+type Repo struct{ st store.Store }
+
+// New wraps a store namespace.
+func New(st store.Store) *Repo { return &Repo{st: st} }
+
+// ShardOf is the shard of a client id.
+func ShardOf(clientID string) int { return store.ShardOf(clientID, Shards) }
+
+// TimeKey formats a time as a sortable index key.
+func TimeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// SeqKey formats a sequence as a sortable key.
+func SeqKey(seq int64) string { return fmt.Sprintf("%012d", seq) }
+
+func budgetKey(c, b string) string { return "budget/" + c + "/" + b }
+func entryKey(c, b string, s int64) string {
+	return "entry/" + c + "/" + b + "/" + strconv.FormatInt(s, 10)
+}
+func openKey(c, b string, s int64) string {
+	return "open/" + c + "/" + b + "/" + strconv.FormatInt(s, 10)
+}
+func reqKey(c, method, id string) string   { return "req/" + c + "/" + method + "/" + id }
+func entriesIndex(c, b string) string      { return "entries:" + c + "/" + b }
+func opensIndex(c, b string) string        { return "opens:" + c + "/" + b }
+func providerIndex(provider string) string { return "pcmt:" + provider }
+
+func (r *Repo) get(ctx context.Context, clientID, key string, into any) (int64, error) {
+	doc, err := r.st.Get(ctx, ShardOf(clientID), key)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(doc.Value, into); err != nil {
+		return 0, fmt.Errorf("decode %s: %w", strings.SplitN(key, "/", 2)[0], err)
+	}
+	return doc.Version, nil
+}
+
+// Budget reads a budget and its version.
+func (r *Repo) Budget(ctx context.Context, clientID, id string) (*ledger.Budget, int64, error) {
+	var b ledger.Budget
+	v, err := r.get(ctx, clientID, budgetKey(clientID, id), &b)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &b, v, nil
+}
+
+// Entry reads a ledger entry.
+func (r *Repo) Entry(ctx context.Context, clientID, budgetID string, seq int64) (*ledger.Entry, error) {
+	var e ledger.Entry
+	if _, err := r.get(ctx, clientID, entryKey(clientID, budgetID, seq), &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// Open reads a commitment's open state and its version.
+func (r *Repo) Open(ctx context.Context, clientID, budgetID string, seq int64) (*ledger.Open, int64, error) {
+	var o ledger.Open
+	v, err := r.get(ctx, clientID, openKey(clientID, budgetID, seq), &o)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &o, v, nil
+}
+
+// Entries reads entries by sequence, in order (missing ones are skipped).
+func (r *Repo) Entries(ctx context.Context, clientID, budgetID string, seqs []int64) ([]ledger.Entry, error) {
+	out := make([]ledger.Entry, 0, len(seqs))
+	for len(seqs) > 0 {
+		n := min(len(seqs), 200)
+		keys := make([]string, n)
+		for i, s := range seqs[:n] {
+			keys[i] = entryKey(clientID, budgetID, s)
+		}
+		docs, err := r.st.GetMany(ctx, ShardOf(clientID), keys...)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			if d.Version == 0 {
+				continue
+			}
+			var e ledger.Entry
+			if err := json.Unmarshal(d.Value, &e); err != nil {
+				return nil, fmt.Errorf("decode entry: %w", err)
+			}
+			out = append(out, e)
+		}
+		seqs = seqs[n:]
+	}
+	return out, nil
+}
+
+// AllEntries reads a budget's whole ledger in sequence order.
+func (r *Repo) AllEntries(ctx context.Context, clientID, budgetID string, last int64) ([]ledger.Entry, error) {
+	seqs := make([]int64, last)
+	for i := range seqs {
+		seqs[i] = int64(i + 1)
+	}
+	return r.Entries(ctx, clientID, budgetID, seqs)
+}
+
+// Opens reads every commitment's open state of a budget, by sequence.
+func (r *Repo) Opens(ctx context.Context, clientID, budgetID string) (map[int64]*ledger.Open, map[int64]int64, error) {
+	out, versions := map[int64]*ledger.Open{}, map[int64]int64{}
+	after := store.IndexEntry{}
+	for {
+		es, err := r.st.Scan(ctx, ShardOf(clientID), opensIndex(clientID, budgetID), store.IndexQuery{After: after, Limit: 500})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, e := range es {
+			seq, _ := strconv.ParseInt(e.ID, 10, 64)
+			o, v, err := r.Open(ctx, clientID, budgetID, seq)
+			if err != nil {
+				return nil, nil, err
+			}
+			out[seq], versions[seq] = o, v
+		}
+		if len(es) < 500 {
+			return out, versions, nil
+		}
+		after = es[len(es)-1]
+	}
+}
+
+// RequestResult returns what an earlier request with this id made.
+func (r *Repo) RequestResult(ctx context.Context, clientID, method, requestID string) (string, bool, error) {
+	doc, err := r.st.Get(ctx, ShardOf(clientID), reqKey(clientID, method, requestID))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return string(doc.Value), true, nil
+}
+
+// Write collects the changes of one client made atomically.
+type Write struct {
+	client string
+	b      store.Batch
+}
+
+// NewWrite starts a batch for a client.
+func NewWrite(clientID string) *Write { return &Write{client: clientID} }
+
+// Budget writes a budget (version 0 creates it).
+func (w *Write) Budget(b *ledger.Budget, version int64) *Write {
+	if version == 0 {
+		w.b.Create(budgetKey(w.client, b.ID), mustJSON(b))
+		w.b.IndexAdd("budgets:"+w.client, TimeKey(b.CreateTime), b.ID)
+	} else {
+		w.b.Put(budgetKey(w.client, b.ID), mustJSON(b), version)
+	}
+	return w
+}
+
+// Entry appends a ledger entry.
+func (w *Write) Entry(budgetID string, e ledger.Entry) *Write {
+	w.b.Create(entryKey(w.client, budgetID, e.Seq), mustJSON(e))
+	w.b.IndexAdd(entriesIndex(w.client, budgetID), SeqKey(e.Seq), strconv.FormatInt(e.Seq, 10))
+	return w
+}
+
+// Open writes a commitment's open state (version 0 creates it, indexed for the
+// budget and, with a provider, for the provider).
+func (w *Write) Open(budgetID string, o *ledger.Open, version int64) *Write {
+	if version == 0 {
+		w.b.Create(openKey(w.client, budgetID, o.Seq), mustJSON(o))
+		w.b.IndexAdd(opensIndex(w.client, budgetID), SeqKey(o.Seq), strconv.FormatInt(o.Seq, 10))
+		if o.Provider != "" && o.Referral != "" {
+			w.b.IndexAdd(providerIndex(o.Provider), o.Referral, w.client+"/"+budgetID+"/"+strconv.FormatInt(o.Seq, 10))
+		}
+	} else {
+		w.b.Put(openKey(w.client, budgetID, o.Seq), mustJSON(o), version)
+	}
+	return w
+}
+
+// Request records what a request made (skipped when requestID is empty).
+func (w *Write) Request(method, requestID, result string) *Write {
+	if requestID != "" {
+		w.b.Create(reqKey(w.client, method, requestID), []byte(result))
+	}
+	return w
+}
+
+// Emit appends events.
+func (w *Write) Emit(evs ...events.Envelope) *Write {
+	for _, e := range evs {
+		w.b.Emit(e.Marshal())
+	}
+	return w
+}
+
+// Commit applies the write atomically; a stale version or a concurrent twin
+// request is ErrConflict.
+func (r *Repo) Commit(ctx context.Context, w *Write) error {
+	err := r.st.Commit(ctx, ShardOf(w.client), &w.b)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
+		return ErrConflict
+	}
+	return err
+}
+
+// Page is one page of an index.
+type Page struct {
+	Entries []store.IndexEntry
+	More    bool
+}
+
+func (r *Repo) scan(ctx context.Context, shard int, index string, q store.IndexQuery) (Page, error) {
+	es, err := r.st.Scan(ctx, shard, index, q)
+	if err != nil {
+		return Page{}, err
+	}
+	return Page{Entries: es, More: len(es) == q.Limit}, nil
+}
+
+// BudgetIDs pages the client's budgets, newest first.
+func (r *Repo) BudgetIDs(ctx context.Context, clientID string, after store.IndexEntry, limit int) (Page, error) {
+	return r.scan(ctx, ShardOf(clientID), "budgets:"+clientID, store.IndexQuery{After: after, Limit: limit, Reverse: true})
+}
+
+// EntrySeqs pages a budget's ledger.
+func (r *Repo) EntrySeqs(ctx context.Context, clientID, budgetID string, after store.IndexEntry, limit int, reverse bool) (Page, error) {
+	return r.scan(ctx, ShardOf(clientID), entriesIndex(clientID, budgetID), store.IndexQuery{After: after, Limit: limit, Reverse: reverse})
+}
+
+// ProviderCommitments pages a provider's commitments over all shards (prefix:
+// one referral id, or "" for all).
+func (r *Repo) ProviderCommitments(ctx context.Context, provider, prefix string, after store.IndexEntry, limit int) (Page, error) {
+	return r.scan(ctx, store.AllShards, providerIndex(provider), store.IndexQuery{Prefix: prefix, After: after, Limit: limit})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("encode: %v", err)) // plain structs of strings, numbers and times cannot fail
+	}
+	return b
+}
+
+// Claims of a provider live in the shard of the client whose budget paid them
+// (the claim id is drawn in that shard: ids.NewInShard):
+//
+//	claim/<provider>/<claim>        an accepted claim
+//	inv/<provider>/<invoice>        the claim id of an invoice number (uniqueness
+//	                                within the shard, written with the SPEND)
+//	pclaims:<provider>              index, sort key create time (merged over shards)
+//	pinv:<provider>                 index, sort key invoice number (merged over
+//	                                shards: the cross-client duplicate check)
+
+// Claim reads a claim by id (in the shard of its id).
+func (r *Repo) Claim(ctx context.Context, provider, claimID string) (*ledger.Claim, error) {
+	var c ledger.Claim
+	if _, err := r.get(ctx, claimID, "claim/"+provider+"/"+claimID, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// InvoiceClaims lists the claim ids of an invoice number over all shards.
+func (r *Repo) InvoiceClaims(ctx context.Context, provider, invoice string) ([]string, error) {
+	es, err := r.st.Scan(ctx, store.AllShards, "pinv:"+provider, store.IndexQuery{Prefix: invoice, Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range es {
+		if e.SortKey == invoice {
+			out = append(out, e.ID)
+		}
+	}
+	return out, nil
+}
+
+// ClaimIDs pages a provider's claims, newest first.
+func (r *Repo) ClaimIDs(ctx context.Context, provider string, after store.IndexEntry, limit int) (Page, error) {
+	return r.scan(ctx, store.AllShards, "pclaims:"+provider, store.IndexQuery{After: after, Limit: limit, Reverse: true})
+}
+
+// Claim writes a new claim and its invoice-number key (the Write must be the
+// client's, and the claim id drawn in the client's shard).
+func (w *Write) Claim(c *ledger.Claim) *Write {
+	w.b.Create("claim/"+c.Provider+"/"+c.ID, mustJSON(c))
+	w.b.Create("inv/"+c.Provider+"/"+c.InvoiceNumber, []byte(c.ID))
+	w.b.IndexAdd("pclaims:"+c.Provider, TimeKey(c.CreateTime), c.ID)
+	w.b.IndexAdd("pinv:"+c.Provider, c.InvoiceNumber, c.ID)
+	return w
+}
+
+// Refunded reads how much of SPEND <seq> was refunded, and the document version.
+func (r *Repo) Refunded(ctx context.Context, clientID, budgetID string, seq int64) (int64, int64, error) {
+	var n int64
+	v, err := r.get(ctx, clientID, "refunded/"+clientID+"/"+budgetID+"/"+strconv.FormatInt(seq, 10), &n)
+	if errors.Is(err, ErrNotFound) {
+		return 0, 0, nil
+	}
+	return n, v, err
+}
+
+// Refunded writes the refunded total of a SPEND (version 0 creates it).
+func (w *Write) Refunded(budgetID string, seq, total, version int64) *Write {
+	key := "refunded/" + w.client + "/" + budgetID + "/" + strconv.FormatInt(seq, 10)
+	if version == 0 {
+		w.b.Create(key, mustJSON(total))
+	} else {
+		w.b.Put(key, mustJSON(total), version)
+	}
+	return w
+}
+
+// MoreEntry appends a further ledger entry (a reallocation's second half).
+func (w *Write) MoreEntry(budgetID string, e ledger.Entry) *Write { return w.Entry(budgetID, e) }
