@@ -132,6 +132,10 @@ type env struct {
 	sanna   auth.Principal
 	other   string // another client of Aino's (no budget access for Tiina)
 	otherMe auth.Principal
+	// svc is the budget service behind bc; deps build more instances on the
+	// same store (replicas, restarts).
+	svc  *service.Service
+	deps service.Deps
 }
 
 func (e *env) as(t testing.TB, p auth.Principal) context.Context { return e.tok.As(t, p, "case work") }
@@ -160,15 +164,16 @@ func start(t testing.TB, clientsStore, asmtStore, st store.Store) *env {
 		t.Fatal(err)
 	}
 	aconn := testkit.Serve(t, tok.Verifier, tel, func(r grpc.ServiceRegistrar) { asvc.Register(r) })
-	svc, err := service.New(service.Deps{Store: st, Telemetry: tel, Logger: log, AuthorityLimitCents: limit,
+	deps := service.Deps{Store: st, Telemetry: tel, Logger: log, AuthorityLimitCents: limit,
 		Clients: clientsv1.NewClientsServiceClient(cconn), Assessment: assessmentv1.NewAssessmentServiceClient(aconn),
-		Catalogue: cataloguev1.NewCatalogueServiceClient(catconn)})
+		Catalogue: cataloguev1.NewCatalogueServiceClient(catconn)}
+	svc, err := service.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	bconn := testkit.Serve(t, tok.Verifier, tel, func(r grpc.ServiceRegistrar) { svc.Register(r) })
 	e := &env{bc: budgetv1.NewBudgetServiceClient(bconn), ac: assessmentv1.NewAssessmentServiceClient(aconn),
-		cc: clientsv1.NewClientsServiceClient(cconn), tok: tok}
+		cc: clientsv1.NewClientsServiceClient(cconn), tok: tok, svc: svc, deps: deps}
 
 	newClient := func(given string) string {
 		c, err := e.cc.CreateClient(e.as(t, mikko), &clientsv1.CreateClientRequest{CoordinatingWorker: aino.Subject, Client: &clientsv1.Client{

@@ -5,8 +5,10 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -61,7 +63,23 @@ type Deps struct {
 	// may move between lines in one reallocation; above it a MANAGER. 0 means
 	// DefaultReallocationLimitBasisPoints (2000 = 20 %); negative is an error.
 	ReallocationLimitBasisPoints int64
+	// ExpiryAlertDays: an ACTIVE budget whose period ends within this many
+	// days and still has money available raises one
+	// budget.expiring_with_money_left event per period
+	// (POLKU_BUDGET_EXPIRY_ALERT_DAYS). 0 means DefaultExpiryAlertDays;
+	// negative is an error.
+	ExpiryAlertDays int
+	// AlertInterval is how often RunWorkers scans for expiring budgets
+	// (POLKU_BUDGET_ALERT_INTERVAL). 0 means DefaultAlertInterval; negative
+	// is an error.
+	AlertInterval time.Duration
 }
+
+// DefaultExpiryAlertDays is the expiry alert horizon: 30 days.
+const DefaultExpiryAlertDays = app.DefaultExpiryAlertDays
+
+// DefaultAlertInterval is how often the alert worker scans: hourly.
+const DefaultAlertInterval = app.DefaultAlertInterval
 
 // DefaultReallocationLimitBasisPoints is 20 % of the budget's allocation
 // (POLKU_BUDGET_REALLOCATION_LIMIT_BASIS_POINTS).
@@ -69,8 +87,9 @@ const DefaultReallocationLimitBasisPoints = app.DefaultReallocationLimitBasisPoi
 
 // Service is a ready budget service.
 type Service struct {
-	app *app.Service
-	api *grpcapi.Server
+	app      *app.Service
+	api      *grpcapi.Server
+	interval time.Duration
 }
 
 // New builds the service.
@@ -80,6 +99,13 @@ func New(d Deps) (*Service, error) {
 	}
 	if d.Store.Shards() != Shards {
 		return nil, errors.New("budget: store namespace must have the service's shard count")
+	}
+	if d.ExpiryAlertDays < 0 || d.AlertInterval < 0 {
+		return nil, errors.New("budget: the expiry alert horizon and the alert interval must not be negative")
+	}
+	interval := d.AlertInterval
+	if interval == 0 {
+		interval = DefaultAlertInterval
 	}
 	if d.AuthorityLimitCents < 0 || d.ReallocationLimitBasisPoints < 0 {
 		return nil, errors.New("budget: the authority and reallocation limits must not be negative")
@@ -93,11 +119,29 @@ func New(d Deps) (*Service, error) {
 		realloc = DefaultReallocationLimitBasisPoints
 	}
 	a := app.New(repo.New(d.Store), &peers.Clients{C: d.Clients}, &peers.Assessment{C: d.Assessment},
-		app.Config{AuthorityLimitCents: limit, ReallocationLimitBasisPoints: realloc}, d.Telemetry.Tracer(Name), d.Logger)
-	return &Service{app: a, api: grpcapi.New(a, d.Logger)}, nil
+		app.Config{AuthorityLimitCents: limit, ReallocationLimitBasisPoints: realloc, ExpiryAlertDays: d.ExpiryAlertDays}, d.Telemetry.Tracer(Name), d.Logger)
+	return &Service{app: a, api: grpcapi.New(a, d.Logger), interval: interval}, nil
 }
 
 // Register adds the gRPC service to a server.
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	budgetv1.RegisterBudgetServiceServer(r, s.api)
 }
+
+// RunWorkers runs the service's background work until ctx ends: the
+// expiring-with-money-left alert scan every AlertInterval. Safe to run in
+// every replica at once (each alert is raised once per budget period).
+func (s *Service) RunWorkers(ctx context.Context) error {
+	err := s.app.RunExpiryAlerts(ctx, s.interval)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// AlertExpiring runs one expiry alert pass now and returns how many alerts it
+// raised (tests, operations).
+func (s *Service) AlertExpiring(ctx context.Context) (int, error) { return s.app.AlertExpiring(ctx) }
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.app.SetClock(now) }

@@ -92,6 +92,10 @@ type Config struct {
 	// ReallocationLimitBasisPoints is the share of a budget's allocation a
 	// worker may move between lines in one reallocation (2000 = 20 %).
 	ReallocationLimitBasisPoints int64
+	// ExpiryAlertDays: an ACTIVE budget whose period ends within this many
+	// days with money available raises budget.expiring_with_money_left
+	// (0 = DefaultExpiryAlertDays).
+	ExpiryAlertDays int
 }
 
 // DefaultReallocationLimitBasisPoints is 20 % of the budget's allocation.

@@ -19,6 +19,15 @@
 //	pcmt:<provider>             a provider's commitments, per shard, merged at
 //	                            read time (sort key: referral id; id:
 //	                            <client>/<budget>/<seq>)
+//	expiring                    ACTIVE budgets, per shard, merged at read time
+//	                            (sort key: period end YYYY-MM-DD; id:
+//	                            <client>/<budget>); kept by every budget write
+//	                            (added while ACTIVE, removed when CLOSED)
+//
+// Alert markers (written once, never changed):
+//
+//	alert/expiry/<client>/<budget>/<period end>  the expiring-with-money-left
+//	                                             alert was raised
 package store
 
 import (
@@ -208,7 +217,68 @@ func (w *Write) Budget(b *ledger.Budget, version int64) *Write {
 	} else {
 		w.b.Put(budgetKey(w.client, b.ID), mustJSON(b), version)
 	}
+	// The expiry index follows the state in the same batch: every write of an
+	// ACTIVE budget (re)adds its entry (a no-op when present, and how budgets
+	// activated before the index existed join it), a CLOSED one removes it.
+	if !b.End.IsZero() {
+		switch b.State {
+		case ledger.Active:
+			w.b.IndexAdd(ExpiringIndex, DateKey(b.End), w.client+"/"+b.ID)
+		case ledger.Closed:
+			w.b.IndexRemove(ExpiringIndex, DateKey(b.End), w.client+"/"+b.ID)
+		}
+	}
 	return w
+}
+
+// ExpiringIndex is the per-shard index of ACTIVE budgets by period end.
+const ExpiringIndex = "expiring"
+
+// DateKey formats a date as a sortable index key (YYYY-MM-DD).
+func DateKey(d ledger.Date) string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
+
+// Expiring pages the ACTIVE budgets by period end over all shards, from the
+// exclusive cursor after (start with IndexEntry{SortKey: first day}).
+func (r *Repo) Expiring(ctx context.Context, after store.IndexEntry, limit int) (Page, error) {
+	return r.scan(ctx, store.AllShards, ExpiringIndex, store.IndexQuery{After: after, Limit: limit})
+}
+
+func expiryAlertKey(c, b string, end ledger.Date) string {
+	return "alert/expiry/" + c + "/" + b + "/" + DateKey(end)
+}
+
+// ExpiryAlerted reports whether the expiring-with-money-left alert of the
+// budget's period was already raised.
+func (r *Repo) ExpiryAlerted(ctx context.Context, clientID, budgetID string, end ledger.Date) (bool, error) {
+	_, err := r.st.Get(ctx, ShardOf(clientID), expiryAlertKey(clientID, budgetID, end))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ErrAlerted: the alert marker exists (another replica or an earlier run
+// raised the alert).
+var ErrAlerted = errors.New("alert already raised")
+
+// RaiseExpiryAlert atomically creates the alert marker of the budget's period
+// and appends the event, provided the budget is still at version. It returns
+// ErrAlerted when the marker exists and ErrConflict when the budget changed.
+func (r *Repo) RaiseExpiryAlert(ctx context.Context, clientID, budgetID string, end ledger.Date, version int64, ev events.Envelope) error {
+	var b store.Batch
+	b.Check(budgetKey(clientID, budgetID), version)
+	b.Create(expiryAlertKey(clientID, budgetID, end), []byte(ev.ID))
+	b.Emit(ev.Marshal())
+	err := r.st.Commit(ctx, ShardOf(clientID), &b)
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return ErrAlerted
+	case errors.Is(err, store.ErrConflict):
+		// The check failed, or an adapter reports the marker as a conflict:
+		// the caller re-reads.
+		return ErrConflict
+	}
+	return err
 }
 
 // Entry appends a ledger entry.

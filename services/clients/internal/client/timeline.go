@@ -64,6 +64,7 @@ var summaries = map[string]string{
 	"polku.budget.v1.budget.revised":                       "A new version of the budget was drawn up from the updated plan",
 	"polku.budget.v1.budget.closed":                        "The budget was closed; open reservations were returned",
 	"polku.budget.v1.budget.closed_with_money_left":        "The budget ended with money left",
+	"polku.budget.v1.budget.expiring_with_money_left":      "A budget period is ending soon with money left",
 	"polku.budget.v1.ledger_entry.created":                 "Money was reserved, used, returned or moved on a budget line",
 	"polku.budget.v1.line.usage_alert":                     "A budget line is 80% used",
 	"polku.budget.v1.spend.without_commitment":             "A payment was recorded without a matching reservation",
