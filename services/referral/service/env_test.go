@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/polku-hb/polku/platform/apierr"
 	"github.com/polku-hb/polku/platform/auth"
@@ -27,6 +28,7 @@ import (
 	"github.com/polku-hb/polku/platform/store/redisstore"
 	"github.com/polku-hb/polku/platform/telemetry"
 	"github.com/polku-hb/polku/platform/testkit"
+	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
@@ -123,6 +125,9 @@ func (f *fakeBudget) CommitFunds(ctx context.Context, req *budgetv1.CommitFundsR
 	if f.down {
 		return nil, status.Error(codes.Unavailable, "budget down")
 	}
+	if strings.Contains(req.GetRequestId(), "/") { // as the real budget service
+		return nil, status.Error(codes.InvalidArgument, "request_id must be at most 100 characters without '/'")
+	}
 	p, _ := auth.FromContext(ctx)
 	f.callers = append(f.callers, string(p.Role))
 	name, ok := f.commits[req.GetRequestId()]
@@ -142,8 +147,80 @@ func (f *fakeBudget) ReleaseFunds(ctx context.Context, req *budgetv1.ReleaseFund
 	if f.down {
 		return nil, status.Error(codes.Unavailable, "budget down")
 	}
+	if strings.Contains(req.GetRequestId(), "/") { // as the real budget service
+		return nil, status.Error(codes.InvalidArgument, "request_id must be at most 100 characters without '/'")
+	}
 	f.releases[req.GetRequestId()] = req.GetCommitment()
 	return &budgetv1.LedgerEntry{Name: req.GetCommitment() + "-release"}, nil
+}
+
+func (f *fakeBudget) ListBudgets(ctx context.Context, req *budgetv1.ListBudgetsRequest) (*budgetv1.ListBudgetsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, status.Error(codes.Unavailable, "budget down")
+	}
+	return &budgetv1.ListBudgetsResponse{Budgets: []*budgetv1.Budget{{Name: req.GetParent() + "/budgets/b1", State: budgetv1.Budget_ACTIVE}}}, nil
+}
+
+func (f *fakeBudget) GetStatement(ctx context.Context, req *budgetv1.GetStatementRequest) (*budgetv1.Statement, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, status.Error(codes.Unavailable, "budget down")
+	}
+	return &budgetv1.Statement{Name: req.GetName(), AllocatedCents: 500000, CommittedCents: 120000, SpentCents: 30000,
+		AvailableCents: 350000}, nil
+}
+
+// fakeAssessment serves the client's plans (one with an ACTIVE revision) and
+// assessments (an older and a newer COMPLETED one, and a DRAFT), and fails on
+// demand.
+type fakeAssessment struct {
+	assessmentv1.UnimplementedAssessmentServiceServer
+	mu   sync.Mutex
+	down bool
+}
+
+func (f *fakeAssessment) isDown() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.down
+}
+
+func (f *fakeAssessment) ListPlans(ctx context.Context, req *assessmentv1.ListPlansRequest) (*assessmentv1.ListPlansResponse, error) {
+	if f.isDown() {
+		return nil, status.Error(codes.Unavailable, "assessment down")
+	}
+	if _, ok := auth.FromContext(ctx); !ok {
+		return nil, status.Error(codes.Unauthenticated, "no token forwarded")
+	}
+	return &assessmentv1.ListPlansResponse{Plans: []*assessmentv1.Plan{
+		{Name: req.GetParent() + "/plans/p1", ActiveRevision: req.GetParent() + "/plans/p1/revisions/2"},
+		{Name: req.GetParent() + "/plans/p0"}, // closed, no active revision
+	}}, nil
+}
+
+func (f *fakeAssessment) GetPlanRevision(ctx context.Context, req *assessmentv1.GetPlanRevisionRequest) (*assessmentv1.PlanRevision, error) {
+	if f.isDown() {
+		return nil, status.Error(codes.Unavailable, "assessment down")
+	}
+	return &assessmentv1.PlanRevision{Name: req.GetName(), State: assessmentv1.PlanRevision_ACTIVE, Goals: []*assessmentv1.Goal{
+		{Id: "g1", ClientWords: "Arki sujuu ilman jatkuvaa kiirettä"}, {Id: "g2", ClientWords: "Lapset pääsevät ajoissa kouluun"}}}, nil
+}
+
+func (f *fakeAssessment) ListAssessments(ctx context.Context, req *assessmentv1.ListAssessmentsRequest) (*assessmentv1.ListAssessmentsResponse, error) {
+	if f.isDown() {
+		return nil, status.Error(codes.Unavailable, "assessment down")
+	}
+	day := time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)
+	return &assessmentv1.ListAssessmentsResponse{Assessments: []*assessmentv1.Assessment{
+		{Name: req.GetParent() + "/assessments/a1", State: assessmentv1.Assessment_COMPLETED, Summary: "older summary",
+			CompleteTime: timestamppb.New(day)},
+		{Name: req.GetParent() + "/assessments/a2", State: assessmentv1.Assessment_COMPLETED, Summary: "Arjen rakenne tarvitsee tukea",
+			CompleteTime: timestamppb.New(day.AddDate(0, 0, 10))},
+		{Name: req.GetParent() + "/assessments/a3", State: assessmentv1.Assessment_DRAFT, Summary: "draft summary"},
+	}}, nil
 }
 
 func (f *fakeBudget) count() (int, int) {
@@ -159,6 +236,7 @@ type env struct {
 	svc     *service.Service
 	cat     *fakeCatalogue
 	bud     *fakeBudget
+	asm     *fakeAssessment
 	tok     *testkit.Tokens
 	spans   *tracetest.InMemoryExporter
 	metrics *sdkmetric.ManualReader
@@ -206,13 +284,15 @@ func start(t *testing.T, clientsStore, st store.Store) *env {
 	cat, bud := newFakeCatalogue(), newFakeBudget()
 	catconn := testkit.Serve(t, tok.Verifier, tel, func(r grpc.ServiceRegistrar) { cataloguev1.RegisterCatalogueServiceServer(r, cat) })
 	budconn := testkit.Serve(t, tok.Verifier, tel, func(r grpc.ServiceRegistrar) { budgetv1.RegisterBudgetServiceServer(r, bud) })
+	asm := &fakeAssessment{}
+	asmconn := testkit.Serve(t, tok.Verifier, tel, func(r grpc.ServiceRegistrar) { assessmentv1.RegisterAssessmentServiceServer(r, asm) })
 	svcTok := tok.Token(t, refsvc)
-	e := &env{cc: clientsv1.NewClientsServiceClient(cconn), csvc: csvc, cat: cat, bud: bud, tok: tok, spans: exp, metrics: mr, tel: tel, st: st,
+	e := &env{cc: clientsv1.NewClientsServiceClient(cconn), csvc: csvc, cat: cat, bud: bud, asm: asm, tok: tok, spans: exp, metrics: mr, tel: tel, st: st,
 		clock: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	e.newSvc = func() *service.Service {
 		svc, err := service.New(service.Deps{Store: st, Telemetry: tel, Logger: log,
 			Clients: clientsv1.NewClientsServiceClient(cconn), Catalogue: cataloguev1.NewCatalogueServiceClient(catconn),
-			Budget:       budgetv1.NewBudgetServiceClient(budconn),
+			Budget: budgetv1.NewBudgetServiceClient(budconn), Assessment: assessmentv1.NewAssessmentServiceClient(asmconn),
 			ServiceToken: func(context.Context) (string, error) { return svcTok, nil }, AllowLoopbackHTTP: true})
 		if err != nil {
 			t.Fatal(err)

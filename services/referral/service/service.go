@@ -18,6 +18,7 @@ import (
 	"github.com/polku-hb/polku/platform/events"
 	"github.com/polku-hb/polku/platform/store"
 	"github.com/polku-hb/polku/platform/telemetry"
+	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
@@ -56,6 +57,9 @@ type Deps struct {
 	Clients   clientsv1.ClientsServiceClient
 	Catalogue cataloguev1.CatalogueServiceClient
 	Budget    budgetv1.BudgetServiceClient
+	// Assessment is the assessment service (the packet's PLAN_GOALS and
+	// ASSESSMENT_SUMMARY); required.
+	Assessment assessmentv1.AssessmentServiceClient
 	// ServiceToken returns a SERVICE-role bearer token of this service (the
 	// escalation worker, the consent re-check on provider reads, releases
 	// caused by provider verbs).
@@ -88,8 +92,8 @@ type Service struct {
 
 // New builds the service.
 func New(d Deps) (*Service, error) {
-	if d.Store == nil || d.Telemetry == nil || d.Logger == nil || d.Clients == nil || d.Catalogue == nil || d.Budget == nil || d.ServiceToken == nil {
-		return nil, errors.New("referral: store, telemetry, logger, clients, catalogue, budget and service token are required")
+	if d.Store == nil || d.Telemetry == nil || d.Logger == nil || d.Clients == nil || d.Catalogue == nil || d.Budget == nil || d.Assessment == nil || d.ServiceToken == nil {
+		return nil, errors.New("referral: store, telemetry, logger, clients, catalogue, budget, assessment and service token are required")
 	}
 	if d.Store.Shards() != Shards {
 		return nil, errors.New("referral: store namespace must have the service's shard count")
@@ -103,7 +107,7 @@ func New(d Deps) (*Service, error) {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
 	a, err := app.New(app.Deps{Repo: repo.New(d.Store, pol), Clients: &peers.Clients{C: d.Clients},
-		Catalogue: &peers.Catalogue{C: d.Catalogue}, Budget: &peers.Budget{C: d.Budget}, Policy: pol,
+		Catalogue: &peers.Catalogue{C: d.Catalogue}, Budget: &peers.Budget{C: d.Budget}, Assessment: &peers.Assessment{C: d.Assessment}, Policy: pol,
 		ServiceToken: d.ServiceToken, Tracer: d.Telemetry.Tracer(Name), Meter: d.Telemetry.Meter(Name), Logger: d.Logger,
 		Webhooks: app.WebhookConfig{Render: grpcapi.Render, Client: client, AllowLoopbackHTTP: d.AllowLoopbackHTTP,
 			Propagator: d.Telemetry.Propagator}})

@@ -271,6 +271,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return fail(err)
 		}
 		serve("budget", log, tel, st.Ping, svc.Register)
+		s.goRun(func() error { return svc.RunWorkers(ctx) })
 		timelineSources = append(timelineSources, st)
 	}
 	// referral
@@ -281,7 +282,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		log := logging.New(o.Log, "info", referralsvc.Name)
 		conns := map[string]*grpc.ClientConn{}
-		for _, peer := range []string{"clients", "catalogue", "budget"} {
+		for _, peer := range []string{"clients", "catalogue", "budget", "assessment"} {
 			if conns[peer], err = dial(tel, peer); err != nil {
 				return fail(err)
 			}
@@ -289,9 +290,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		st := stores.Namespace(referralsvc.Namespace, referralsvc.Shards)
 		svc, err := referralsvc.New(referralsvc.Deps{
 			Store: st, Telemetry: tel, Logger: log,
-			Clients:   clientsv1.NewClientsServiceClient(conns["clients"]),
-			Catalogue: cataloguev1.NewCatalogueServiceClient(conns["catalogue"]),
-			Budget:    budgetv1.NewBudgetServiceClient(conns["budget"]),
+			Clients:    clientsv1.NewClientsServiceClient(conns["clients"]),
+			Catalogue:  cataloguev1.NewCatalogueServiceClient(conns["catalogue"]),
+			Budget:     budgetv1.NewBudgetServiceClient(conns["budget"]),
+			Assessment: assessmentv1.NewAssessmentServiceClient(conns["assessment"]),
 			// Background work (escalation, consent re-checks) acts as the service.
 			ServiceToken: func(context.Context) (string, error) {
 				return s.Token(auth.Principal{Subject: "svc-referral", Role: auth.RoleService}, time.Hour)

@@ -6,6 +6,7 @@
 //	POLKU_CLIENTS_TARGET                clients service (default 127.0.0.1:9101)
 //	POLKU_CATALOGUE_TARGET              catalogue service (default 127.0.0.1:9104)
 //	POLKU_BUDGET_TARGET                 budget service (default 127.0.0.1:9103)
+//	POLKU_ASSESSMENT_TARGET             assessment service (default 127.0.0.1:9102)
 //	POLKU_REFERRAL_SERVICE_TOKEN_FILE   file holding this service's SERVICE-role
 //	                                    bearer token (re-read on every use, so a
 //	                                    mounted token can rotate); required
@@ -23,6 +24,7 @@ import (
 
 	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/config"
+	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
@@ -36,6 +38,7 @@ func run(ctx context.Context, env *config.Env) error {
 	clientsTarget := env.String("POLKU_CLIENTS_TARGET", "127.0.0.1:9101")
 	catalogueTarget := env.String("POLKU_CATALOGUE_TARGET", "127.0.0.1:9104")
 	budgetTarget := env.String("POLKU_BUDGET_TARGET", "127.0.0.1:9103")
+	assessmentTarget := env.String("POLKU_ASSESSMENT_TARGET", "127.0.0.1:9102")
 	tokenFile := env.String("POLKU_REFERRAL_SERVICE_TOKEN_FILE", "")
 	escalation := env.Duration("POLKU_REFERRAL_ESCALATION_INTERVAL", service.DefaultEscalationInterval)
 	webhooks := env.Duration("POLKU_REFERRAL_WEBHOOK_INTERVAL", service.DefaultWebhookInterval)
@@ -60,12 +63,17 @@ func run(ctx context.Context, env *config.Env) error {
 	if err != nil {
 		return err
 	}
+	assessmentConn, err := p.Dial(assessmentTarget)
+	if err != nil {
+		return err
+	}
 	st := p.Stores.Namespace(service.Namespace, service.Shards)
 	svc, err := service.New(service.Deps{
 		Store: st, Telemetry: p.Telemetry, Logger: p.Log,
 		Clients:            clientsv1.NewClientsServiceClient(clientsConn),
 		Catalogue:          cataloguev1.NewCatalogueServiceClient(catalogueConn),
 		Budget:             budgetv1.NewBudgetServiceClient(budgetConn),
+		Assessment:         assessmentv1.NewAssessmentServiceClient(assessmentConn),
 		EscalationInterval: escalation, WebhookInterval: webhooks, AllowLoopbackHTTP: loopback,
 		ServiceToken: func(context.Context) (string, error) {
 			b, err := os.ReadFile(tokenFile)

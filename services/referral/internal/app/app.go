@@ -92,6 +92,20 @@ type Catalogue interface {
 type Budget interface {
 	Commit(ctx context.Context, budget, lineID string, amountCents int64, referralName, providerName, requestID string) (ledgerEntry string, err error)
 	Release(ctx context.Context, budget, ledgerEntry, reason, requestID string) error
+	// Summary returns the totals of budget (a budget resource name), or of the
+	// client's ACTIVE budget when budget is ""; nil when there is none.
+	Summary(ctx context.Context, clientID, budget string) (*referral.BudgetSummary, error)
+}
+
+// Assessment is the port to the assessment service (the packet's PLAN_GOALS
+// and ASSESSMENT_SUMMARY). Errors: ErrNotFound, ErrPermission,
+// ErrPeerUnavailable.
+type Assessment interface {
+	// PlanGoals: the goals of the client's ACTIVE plan revision(s); none when
+	// the client has no active plan.
+	PlanGoals(ctx context.Context, clientID string) ([]string, error)
+	// AssessmentSummary: the latest COMPLETED assessment's summary, "" if none.
+	AssessmentSummary(ctx context.Context, clientID string) (string, error)
 }
 
 // Deps of the use cases.
@@ -100,7 +114,9 @@ type Deps struct {
 	Clients   Clients
 	Catalogue Catalogue
 	Budget    Budget
-	Policy    referral.Policy
+	// Assessment fills PLAN_GOALS and ASSESSMENT_SUMMARY in the packet.
+	Assessment Assessment
+	Policy     referral.Policy
 	// ServiceToken returns the referral service's own SERVICE bearer token, for
 	// work not done for the caller (escalation, the provider's consent
 	// re-check, releases on provider verbs).

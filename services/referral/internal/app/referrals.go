@@ -426,16 +426,75 @@ func (s *Service) prepareSend(ctx context.Context, r *referral.Referral, ack boo
 	}
 	r.Packet = &referral.Packet{Categories: d.Categories, Languages: d.Languages, ContactPreference: d.ContactPreference,
 		Contact: d.Contact, CoordinatingWorker: d.CoordinatingWorker, RequestNote: r.RequestNote, FreezeTime: now}
+	if err := s.fillPacket(ctx, r); err != nil {
+		return err
+	}
 
 	if c := r.Commitment; c != nil && c.LedgerEntry == "" {
 		entry, err := s.Budget.Commit(ctx, c.Budget, c.LineID, c.AmountCents, Name(r.ID), "providers/"+r.RecipientProvider,
-			Name(r.ID)+":send")
+			budgetRequestID(r.ID, "send"))
 		if err != nil {
 			return err
 		}
 		c.LedgerEntry = entry
 	}
 	return nil
+}
+
+// budgetRequestID is the request id of a budget move made for a referral:
+// derived from the referral so a retry finds the same move; the budget service
+// allows no '/' in request ids, so it is not the resource name.
+func budgetRequestID(id, move string) string { return "referral-" + id + "-" + move }
+
+// fillPacket reads the consented categories owned by other services (plan
+// goals and assessment summary from assessment, budget totals from budget)
+// into the packet, only for the categories the clients service allowed. Any
+// read failure fails the send (UNAVAILABLE): a packet is never frozen short
+// of what the client agreed to share, and nothing is written.
+func (s *Service) fillPacket(ctx context.Context, r *referral.Referral) error {
+	pk := r.Packet
+	for _, c := range pk.Categories {
+		switch c {
+		case referral.CategoryPlanGoals:
+			if s.Assessment == nil {
+				return ErrPeerUnavailable
+			}
+			goals, err := s.Assessment.PlanGoals(ctx, r.ClientID)
+			if err != nil {
+				return packetErr(err)
+			}
+			pk.PlanGoals = goals
+		case referral.CategoryAssessmentSummary:
+			if s.Assessment == nil {
+				return ErrPeerUnavailable
+			}
+			sum, err := s.Assessment.AssessmentSummary(ctx, r.ClientID)
+			if err != nil {
+				return packetErr(err)
+			}
+			pk.AssessmentSummary = sum
+		case referral.CategoryBudgetSummary:
+			budget := ""
+			if r.Commitment != nil {
+				budget = r.Commitment.Budget
+			}
+			b, err := s.Budget.Summary(ctx, r.ClientID, budget)
+			if err != nil {
+				return packetErr(err)
+			}
+			pk.Budget = b
+		}
+	}
+	return nil
+}
+
+// packetErr maps a failed packet read: the caller's own denials pass through,
+// anything else is UNAVAILABLE.
+func packetErr(err error) error {
+	if errors.Is(err, ErrPermission) || errors.Is(err, ErrUnauthenticated) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ErrPeerUnavailable
 }
 
 // release returns an open commitment (idempotent on a request id derived
@@ -456,7 +515,7 @@ func (s *Service) release(ctx context.Context, p auth.Principal, r *referral.Ref
 	if reason == "" {
 		reason = "referral ended without service"
 	}
-	if err := s.Budget.Release(cctx, c.Budget, c.LedgerEntry, reason, Name(r.ID)+":release"); err != nil {
+	if err := s.Budget.Release(cctx, c.Budget, c.LedgerEntry, reason, budgetRequestID(r.ID, "release")); err != nil {
 		return err
 	}
 	c.Released = true

@@ -389,6 +389,10 @@ func toProto(v app.View, lang string) *referralv1.Referral {
 		for _, c := range v.Withdrawn {
 			p.WithdrawnCategories = append(p.WithdrawnCategories, clientsv1.DataCategory(clientsv1.DataCategory_value[c]))
 		}
+		p.PlanGoals, p.AssessmentSummary = pk.PlanGoals, pk.AssessmentSummary
+		if b := pk.Budget; b != nil {
+			p.BudgetSummary = b.String()
+		}
 		if c := pk.Contact; c != nil {
 			p.ContactDetails = &clientsv1.ContactDetails{Phone: c.Phone, Email: c.Email, PostalAddress: c.PostalAddress}
 		}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/polku-hb/polku/platform/auth"
+	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
@@ -143,4 +144,97 @@ func (b *Budget) Release(ctx context.Context, budget, entry, reason, requestID s
 		return mapErr(err)
 	}
 	return nil
+}
+
+// Assessment adapts assessmentv1.AssessmentServiceClient.
+type Assessment struct {
+	C assessmentv1.AssessmentServiceClient
+}
+
+var _ app.Assessment = (*Assessment)(nil)
+
+// PlanGoals returns the goals (in the client's words) of the client's ACTIVE
+// plan revisions; none when there is no active plan.
+func (a *Assessment) PlanGoals(ctx context.Context, clientID string) ([]string, error) {
+	var goals []string
+	token := ""
+	for range 20 {
+		got, err := call(ctx, a.C.ListPlans, &assessmentv1.ListPlansRequest{Parent: "clients/" + clientID, PageSize: 500, PageToken: token})
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		for _, p := range got.GetPlans() {
+			if p.GetActiveRevision() == "" {
+				continue
+			}
+			rev, err := call(ctx, a.C.GetPlanRevision, &assessmentv1.GetPlanRevisionRequest{Name: p.GetActiveRevision()})
+			if err != nil {
+				return nil, mapErr(err)
+			}
+			if rev.GetState() != assessmentv1.PlanRevision_ACTIVE {
+				continue
+			}
+			for _, g := range rev.GetGoals() {
+				goals = append(goals, g.GetClientWords())
+			}
+		}
+		if token = got.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	return goals, nil
+}
+
+// AssessmentSummary returns the summary of the latest COMPLETED assessment
+// ("" when there is none).
+func (a *Assessment) AssessmentSummary(ctx context.Context, clientID string) (string, error) {
+	var best *assessmentv1.Assessment
+	token := ""
+	for range 20 {
+		got, err := call(ctx, a.C.ListAssessments, &assessmentv1.ListAssessmentsRequest{Parent: "clients/" + clientID, PageSize: 500, PageToken: token})
+		if err != nil {
+			return "", mapErr(err)
+		}
+		for _, x := range got.GetAssessments() {
+			if x.GetState() != assessmentv1.Assessment_COMPLETED {
+				continue
+			}
+			if best == nil || x.GetCompleteTime().AsTime().After(best.GetCompleteTime().AsTime()) {
+				best = x
+			}
+		}
+		if token = got.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	return best.GetSummary(), nil
+}
+
+// Summary returns the totals of the given budget, or of the client's ACTIVE
+// budget when budget is "" (nil when there is none).
+func (b *Budget) Summary(ctx context.Context, clientID, budget string) (*referral.BudgetSummary, error) {
+	if budget == "" {
+		got, err := call(ctx, b.C.ListBudgets, &budgetv1.ListBudgetsRequest{Parent: "clients/" + clientID, PageSize: 500})
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		for _, x := range got.GetBudgets() {
+			if x.GetState() == budgetv1.Budget_ACTIVE {
+				budget = x.GetName()
+				break
+			}
+		}
+		if budget == "" {
+			return nil, nil
+		}
+	}
+	st, err := call(ctx, b.C.GetStatement, &budgetv1.GetStatementRequest{Name: budget + "/statement"})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &referral.BudgetSummary{AllocatedCents: st.GetAllocatedCents(), CommittedCents: st.GetCommittedCents(),
+		SpentCents: st.GetSpentCents(), AvailableCents: st.GetAvailableCents()}, nil
 }

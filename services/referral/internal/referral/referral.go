@@ -167,11 +167,37 @@ type Packet struct {
 	CoordinatingWorker string    `json:"coordinating_worker,omitempty"`
 	RequestNote        string    `json:"request_note,omitempty"`
 	FreezeTime         time.Time `json:"freeze_time"`
+	// PlanGoals: the goals of the client's ACTIVE plan revision(s) in the
+	// client's words (PLAN_GOALS), from the assessment service.
+	PlanGoals []string `json:"plan_goals,omitempty"`
+	// AssessmentSummary: the latest COMPLETED assessment's summary
+	// (ASSESSMENT_SUMMARY), from the assessment service.
+	AssessmentSummary string `json:"assessment_summary,omitempty"`
+	// Budget: the personal budget's totals (BUDGET_SUMMARY), amounts only.
+	Budget *BudgetSummary `json:"budget,omitempty"`
+}
+
+// BudgetSummary is the amounts of a personal budget as disclosed in a packet.
+type BudgetSummary struct {
+	AllocatedCents int64 `json:"allocated_cents"`
+	CommittedCents int64 `json:"committed_cents"`
+	SpentCents     int64 `json:"spent_cents"`
+	AvailableCents int64 `json:"available_cents"`
+}
+
+// String renders the amounts in euros.
+func (b BudgetSummary) String() string {
+	eur := func(c int64) string { return fmt.Sprintf("%d.%02d EUR", c/100, c%100) }
+	return "allocated " + eur(b.AllocatedCents) + ", committed " + eur(b.CommittedCents) + ", spent " + eur(b.SpentCents) +
+		", available " + eur(b.AvailableCents)
 }
 
 // Category names.
 const (
-	CategoryContactDetails = "DATA_CATEGORY_CONTACT_DETAILS"
+	CategoryContactDetails    = "DATA_CATEGORY_CONTACT_DETAILS"
+	CategoryAssessmentSummary = "DATA_CATEGORY_ASSESSMENT_SUMMARY"
+	CategoryPlanGoals         = "DATA_CATEGORY_PLAN_GOALS"
+	CategoryBudgetSummary     = "DATA_CATEGORY_BUDGET_SUMMARY"
 )
 
 // Filter returns the packet as it may be shown now: categories no longer in
@@ -189,6 +215,15 @@ func (p Packet) Filter(allowed []string) (Packet, []string) {
 	}
 	if !slices.Contains(out.Categories, CategoryContactDetails) {
 		out.Contact = nil
+	}
+	if !slices.Contains(out.Categories, CategoryPlanGoals) {
+		out.PlanGoals = nil
+	}
+	if !slices.Contains(out.Categories, CategoryAssessmentSummary) {
+		out.AssessmentSummary = ""
+	}
+	if !slices.Contains(out.Categories, CategoryBudgetSummary) {
+		out.Budget = nil
 	}
 	return out, withdrawn
 }

@@ -159,3 +159,25 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestPacketFilterBlanksWithdrawnParts(t *testing.T) {
+	p := Packet{Categories: []string{CategoryContactDetails, CategoryPlanGoals, CategoryAssessmentSummary, CategoryBudgetSummary},
+		Contact: &Contact{Phone: "+358"}, PlanGoals: []string{"g"}, AssessmentSummary: "s", Budget: &BudgetSummary{AllocatedCents: 1},
+		Languages: []string{"fi"}}
+	all, withdrawn := p.Filter(p.Categories)
+	if len(withdrawn) != 0 || all.Contact == nil || len(all.PlanGoals) != 1 || all.AssessmentSummary == "" || all.Budget == nil {
+		t.Errorf("nothing withdrawn: %+v, %v", all, withdrawn)
+	}
+	none, withdrawn := p.Filter(nil)
+	if len(withdrawn) != 4 || none.Contact != nil || none.PlanGoals != nil || none.AssessmentSummary != "" || none.Budget != nil ||
+		len(none.Languages) != 1 {
+		t.Errorf("all withdrawn: %+v, %v; want the consented parts blanked, languages kept", none, withdrawn)
+	}
+	if len(p.PlanGoals) != 1 || p.Contact == nil {
+		t.Errorf("Filter changed the frozen packet: %+v", p)
+	}
+	if got := (BudgetSummary{AllocatedCents: 500000, CommittedCents: 5, SpentCents: 120, AvailableCents: 499875}).String(); got !=
+		"allocated 5000.00 EUR, committed 0.05 EUR, spent 1.20 EUR, available 4998.75 EUR" {
+		t.Errorf("budget summary = %q", got)
+	}
+}
