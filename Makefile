@@ -15,7 +15,7 @@ TOOL_PKGS := github.com/bufbuild/buf/cmd/buf \
 	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
 	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
 GENERATED := proto/gen/go gateway/internal/openapi/spec
-BENCH_PKGS := ./services/catalogue/service ./services/budget/service
+BENCH_PKGS := ./services/catalogue/service ./services/budget/service ./cmd/polku/internal/dev
 
 .PHONY: run test lint generate check-generated build bench clean tools help
 
@@ -59,9 +59,11 @@ build:
 		./services/clients/cmd/clients ./services/catalogue/cmd/catalogue ./services/assessment/cmd/assessment ./services/budget/cmd/budget \
 		./services/referral/cmd/referral
 
-# Service benchmarks on the embedded store and a real Redis (needs redis-server).
-# POLKU_BENCH_OFFERINGS sets the catalogue size (default 20000). The end-to-end
-# load generator of the benchmark issue is not written yet.
+# Benchmarks on the embedded store and a real Redis (needs redis-server):
+# catalogue search (POLKU_BENCH_OFFERINGS, default 20000), budget commitments, and
+# the REST send-referral through the whole stack next to a bare gRPC health check
+# (POLKU_BENCH_STORE=redis runs that one on Redis). The load generator of the
+# benchmark issue (seeded volumes, JSON output) is not written yet.
 bench:
 	go test -run '^$$' -bench . -benchtime 200x $(BENCH_PKGS)
 
