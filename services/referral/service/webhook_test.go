@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/polku-hb/polku/platform/store"
@@ -60,6 +61,26 @@ func TestWebhookSignedAndRetried(t *testing.T) {
 		if err != nil || again.GetName() != sub.GetName() || again.GetSecret() != "" {
 			t.Errorf("retried create = %v, %v; want the same subscription without its secret", again, err)
 		}
+		// Update: the description changes, a stale etag and a public plain-http
+		// URI are refused, and the secret is never shown again.
+		upd, err := e.rc.UpdateWebhookSubscription(e.as(t, coach), &referralv1.UpdateWebhookSubscriptionRequest{
+			WebhookSubscription: &referralv1.WebhookSubscription{Name: sub.GetName(), Etag: sub.GetEtag(), Description: "case system"},
+			UpdateMask:          &fieldmaskpb.FieldMask{Paths: []string{"description"}}})
+		if err != nil || upd.GetDescription() != "case system" || upd.GetUri() != srv.URL || upd.GetSecret() != "" {
+			t.Errorf("UpdateWebhookSubscription = %v, %v; want the new description, the same URI, no secret", upd, err)
+		}
+		_, err = e.rc.UpdateWebhookSubscription(e.as(t, coach), &referralv1.UpdateWebhookSubscriptionRequest{
+			WebhookSubscription: &referralv1.WebhookSubscription{Name: sub.GetName(), Etag: sub.GetEtag(), Description: "x"},
+			UpdateMask:          &fieldmaskpb.FieldMask{Paths: []string{"description"}}})
+		wantCode(t, "update with a stale etag", err, codes.Aborted)
+		_, err = e.rc.UpdateWebhookSubscription(e.as(t, coach), &referralv1.UpdateWebhookSubscriptionRequest{
+			WebhookSubscription: &referralv1.WebhookSubscription{Name: sub.GetName(), Etag: upd.GetEtag(), Uri: "http://example.com/hook"},
+			UpdateMask:          &fieldmaskpb.FieldMask{Paths: []string{"uri"}}})
+		wantCode(t, "update to plain http on a public host", err, codes.InvalidArgument)
+		_, err = e.rc.UpdateWebhookSubscription(e.as(t, peers), &referralv1.UpdateWebhookSubscriptionRequest{
+			WebhookSubscription: &referralv1.WebhookSubscription{Name: sub.GetName(), Etag: upd.GetEtag(), Description: "y"},
+			UpdateMask:          &fieldmaskpb.FieldMask{Paths: []string{"description"}}})
+		wantCode(t, "another provider updates", err, codes.PermissionDenied)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})

@@ -158,6 +158,44 @@ func (s *Service) DeleteSubscription(ctx context.Context, providerID, id, etag s
 	return notFound(s.Repo.CommitProvider(ctx, s.Repo.NewProviderWrite(providerID).Subscription(sub, v, true)))
 }
 
+// UpdateSubscription changes the fields named in paths (uri, event_types,
+// description) of a subscription at the given etag (required).
+func (s *Service) UpdateSubscription(ctx context.Context, providerID, id, etag string, in SubscriptionInput, paths []string) (*referral.Subscription, int64, error) {
+	if etag == "" {
+		return nil, 0, referral.Violations{{Field: "webhook_subscription.etag", Rule: "is required: send the etag of the version you edited"}}
+	}
+	if len(paths) == 0 {
+		return nil, 0, referral.Violations{{Field: "update_mask", Rule: "must name at least one of uri, event_types, description"}}
+	}
+	sub, v, err := s.GetSubscription(ctx, providerID, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := checkEtag(etag, v); err != nil {
+		return nil, 0, err
+	}
+	for _, path := range paths {
+		switch path {
+		case "uri":
+			if err := s.checkURI(in.URI); err != nil {
+				return nil, 0, err
+			}
+			sub.URI = in.URI
+		case "event_types":
+			sub.EventTypes = in.EventTypes
+		case "description":
+			sub.Description = in.Description
+		default:
+			return nil, 0, referral.Violations{{Field: "update_mask", Rule: "field " + path + " cannot be updated; updatable: uri, event_types, description"}}
+		}
+	}
+	sub.UpdateTime = s.now()
+	if err := s.Repo.CommitProvider(ctx, s.Repo.NewProviderWrite(providerID).Subscription(sub, v, false)); err != nil {
+		return nil, 0, notFound(err)
+	}
+	return sub, v + 1, nil
+}
+
 // RotateSecret issues a new secret; the previous one signs alongside for 24 h.
 func (s *Service) RotateSecret(ctx context.Context, providerID, id, etag string) (*referral.Subscription, int64, error) {
 	sub, v, err := s.GetSubscription(ctx, providerID, id)

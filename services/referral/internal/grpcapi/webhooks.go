@@ -139,6 +139,24 @@ func (s *Server) DeleteWebhookSubscription(ctx context.Context, req *referralv1.
 	return &referralv1.DeleteWebhookSubscriptionResponse{}, nil
 }
 
+// UpdateWebhookSubscription implements the API.
+func (s *Server) UpdateWebhookSubscription(ctx context.Context, req *referralv1.UpdateWebhookSubscriptionRequest) (*referralv1.WebhookSubscription, error) {
+	ws := req.GetWebhookSubscription()
+	prov, id, err := subName(ws.GetName(), "webhookSubscriptions")
+	if err != nil {
+		return nil, s.toStatus(ctx, ws.GetName(), err)
+	}
+	in := app.SubscriptionInput{URI: ws.GetUri(), Description: ws.GetDescription()}
+	for _, t := range ws.GetEventTypes() {
+		in.EventTypes = append(in.EventTypes, t.String())
+	}
+	sub, v, err := s.app.UpdateSubscription(ctx, prov, id, ws.GetEtag(), in, req.GetUpdateMask().GetPaths())
+	if err != nil {
+		return nil, s.toStatus(ctx, ws.GetName(), err)
+	}
+	return subProto(sub, v, false), nil
+}
+
 // RotateWebhookSubscriptionSecret implements the API.
 func (s *Server) RotateWebhookSubscriptionSecret(ctx context.Context, req *referralv1.RotateWebhookSubscriptionSecretRequest) (*referralv1.WebhookSubscription, error) {
 	prov, id, err := subName(req.GetName(), "webhookSubscriptions")
