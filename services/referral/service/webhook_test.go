@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/polku-hb/polku/platform/store"
 	referralv1 "github.com/polku-hb/polku/proto/gen/go/polku/referral/v1"
