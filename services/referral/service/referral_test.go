@@ -305,6 +305,10 @@ func TestListsAndInboxIsolation(t *testing.T) {
 		}
 		_, err := e.rc.ListReferrals(e.as(t, coach), &referralv1.ListReferralsRequest{Filter: `client = "` + e.parent + `"`})
 		wantCode(t, "provider filters by client", err, codes.InvalidArgument)
+		_, err = e.rc.ListReferrals(e.as(t, aino), &referralv1.ListReferralsRequest{OrderBy: "create_time"})
+		wantCode(t, "unsupported order_by", err, codes.InvalidArgument)
+		_, err = e.rc.ListEscalations(e.as(t, mikko), &referralv1.ListEscalationsRequest{Parent: "referrals/-", Filter: "level = 2"})
+		wantCode(t, "unsupported escalation filter", err, codes.InvalidArgument)
 		_, err = e.rc.GetReferral(e.as(t, peers), &referralv1.GetReferralRequest{Name: a.GetName()})
 		wantCode(t, "other provider reads", err, codes.NotFound)
 		_, err = e.rc.AcceptReferral(e.as(t, peers), &referralv1.AcceptReferralRequest{Name: a.GetName(),

@@ -144,6 +144,9 @@ func (s *Server) GetReferral(ctx context.Context, req *referralv1.GetReferralReq
 
 // ListReferrals implements the API.
 func (s *Server) ListReferrals(ctx context.Context, req *referralv1.ListReferralsRequest) (*referralv1.ListReferralsResponse, error) {
+	if err := unsupportedListOptions("", req.GetOrderBy()); err != nil {
+		return nil, s.toStatus(ctx, "referrals", err)
+	}
 	size, err := pagination.Size(req.GetPageSize())
 	if err != nil {
 		return nil, s.toStatus(ctx, "referrals", err)
@@ -286,6 +289,9 @@ func (s *Server) RedirectReferral(ctx context.Context, req *referralv1.RedirectR
 
 // ListEscalations implements the API.
 func (s *Server) ListEscalations(ctx context.Context, req *referralv1.ListEscalationsRequest) (*referralv1.ListEscalationsResponse, error) {
+	if err := unsupportedListOptions(req.GetFilter(), req.GetOrderBy()); err != nil {
+		return nil, s.toStatus(ctx, "escalations", err)
+	}
 	size, err := pagination.Size(req.GetPageSize())
 	if err != nil {
 		return nil, s.toStatus(ctx, "escalations", err)
@@ -405,4 +411,20 @@ func toProto(v app.View, lang string) *referralv1.Referral {
 		}
 	}
 	return out
+}
+
+// unsupportedListOptions refuses list options a method does not implement, so a
+// caller learns it instead of silently getting an unfiltered or unsorted page.
+func unsupportedListOptions(filter, orderBy string) error {
+	var v referral.Violations
+	if filter != "" {
+		v = append(v, referral.Violation{Field: "filter", Rule: "is not supported on this list"})
+	}
+	if orderBy != "" {
+		v = append(v, referral.Violation{Field: "order_by", Rule: "is not supported; results come in their documented order"})
+	}
+	if len(v) == 0 {
+		return nil
+	}
+	return v
 }

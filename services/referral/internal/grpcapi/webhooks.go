@@ -101,6 +101,9 @@ func (s *Server) GetWebhookSubscription(ctx context.Context, req *referralv1.Get
 
 // ListWebhookSubscriptions implements the API.
 func (s *Server) ListWebhookSubscriptions(ctx context.Context, req *referralv1.ListWebhookSubscriptionsRequest) (*referralv1.ListWebhookSubscriptionsResponse, error) {
+	if err := unsupportedListOptions("", req.GetOrderBy()); err != nil {
+		return nil, s.toStatus(ctx, req.GetParent(), err)
+	}
 	prov, ok := providerOf(req.GetParent())
 	if !ok || req.GetFilter() != "" {
 		return nil, s.toStatus(ctx, req.GetParent(), referral.Violations{{Field: "parent", Rule: "must be providers/{provider} (and filter empty)"}})
@@ -185,6 +188,9 @@ func (s *Server) GetWebhookDelivery(ctx context.Context, req *referralv1.GetWebh
 
 // ListWebhookDeliveries implements the API (filters are not supported yet).
 func (s *Server) ListWebhookDeliveries(ctx context.Context, req *referralv1.ListWebhookDeliveriesRequest) (*referralv1.ListWebhookDeliveriesResponse, error) {
+	if err := unsupportedListOptions(req.GetFilter(), req.GetOrderBy()); err != nil {
+		return nil, s.toStatus(ctx, req.GetParent(), err)
+	}
 	prov, ok := providerOf(req.GetParent())
 	if !ok {
 		return nil, s.toStatus(ctx, req.GetParent(), referral.Violations{{Field: "parent", Rule: "must be providers/{provider}"}})
