@@ -7,39 +7,16 @@ package peers
 import (
 	"context"
 	"strings"
-	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/peer"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
 	"github.com/polku-hb/polku/services/assessment/internal/app"
 	"github.com/polku-hb/polku/services/assessment/internal/assessment"
 )
-
-// Timeout bounds every peer call.
-const Timeout = 5 * time.Second
-
-var forward = auth.UnaryClientInterceptor()
-
-// call runs one unary peer call with a deadline and the caller's token
-// forwarded (through the platform interceptor, so a connection dialled with it
-// forwards once, not twice).
-func call[Req, Resp any](ctx context.Context, fn func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
-	defer cancel()
-	var resp Resp
-	var err error
-	_ = forward(ctx, "", nil, nil, nil, func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
-		resp, err = fn(ctx, req)
-		return err
-	})
-	return resp, err
-}
 
 func mapErr(err error) error {
 	switch status.Code(err) {
@@ -65,10 +42,7 @@ var _ app.Clients = (*Clients)(nil)
 // Client reads the client (the read is on the client's access log, with the
 // caller's purpose) and returns who is in its team.
 func (c *Clients) Client(ctx context.Context, clientID string) (app.ClientInfo, error) {
-	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("x-polku-purpose")) == 1 {
-		ctx = metadata.AppendToOutgoingContext(ctx, "x-polku-purpose", md.Get("x-polku-purpose")[0])
-	}
-	got, err := call(ctx, c.C.GetClient, &clientsv1.GetClientRequest{Name: "clients/" + clientID})
+	got, err := peer.Call(ctx, c.C.GetClient, &clientsv1.GetClientRequest{Name: "clients/" + clientID})
 	if err != nil {
 		return app.ClientInfo{}, mapErr(err)
 	}
@@ -94,7 +68,7 @@ func (c *Catalogue) Offering(ctx context.Context, name string) (app.Offering, er
 	if !validName(name, "providers/", "/offerings/") {
 		return app.Offering{}, app.ErrNotFound
 	}
-	o, err := call(ctx, c.C.GetOffering, &cataloguev1.GetOfferingRequest{Name: name})
+	o, err := peer.Call(ctx, c.C.GetOffering, &cataloguev1.GetOfferingRequest{Name: name})
 	if err != nil {
 		if status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.InvalidArgument {
 			return app.Offering{}, app.ErrNotFound
@@ -107,7 +81,7 @@ func (c *Catalogue) Offering(ctx context.Context, name string) (app.Offering, er
 
 // PriceVersion reads a price version.
 func (c *Catalogue) PriceVersion(ctx context.Context, name string) (app.PriceVersion, error) {
-	pv, err := call(ctx, c.C.GetPriceVersion, &cataloguev1.GetPriceVersionRequest{Name: name})
+	pv, err := peer.Call(ctx, c.C.GetPriceVersion, &cataloguev1.GetPriceVersionRequest{Name: name})
 	if err != nil {
 		if status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.InvalidArgument {
 			return app.PriceVersion{}, app.ErrNotFound
@@ -139,7 +113,7 @@ func (c *Clients) InCohort(ctx context.Context, cohort string) ([]string, error)
 	var out []string
 	token := ""
 	for range 1000 { // at most 500 000 clients
-		resp, err := call(ctx, c.C.ListClients, &clientsv1.ListClientsRequest{PageSize: 500, PageToken: token, Filter: "cohort = " + cohort})
+		resp, err := peer.Call(ctx, c.C.ListClients, &clientsv1.ListClientsRequest{PageSize: 500, PageToken: token, Filter: "cohort = " + cohort})
 		if err != nil {
 			return nil, mapErr(err)
 		}

@@ -7,13 +7,11 @@ package peers
 import (
 	"context"
 	"strings"
-	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/peer"
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
@@ -21,23 +19,6 @@ import (
 	"github.com/polku-hb/polku/services/referral/internal/app"
 	"github.com/polku-hb/polku/services/referral/internal/referral"
 )
-
-// Timeout bounds every peer call.
-const Timeout = 5 * time.Second
-
-var forward = auth.UnaryClientInterceptor()
-
-func call[Req, Resp any](ctx context.Context, fn func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
-	defer cancel()
-	var resp Resp
-	var err error
-	_ = forward(ctx, "", nil, nil, nil, func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
-		resp, err = fn(ctx, req)
-		return err
-	})
-	return resp, err
-}
 
 func mapErr(err error) error {
 	switch status.Code(err) {
@@ -62,7 +43,7 @@ var _ app.Clients = (*Clients)(nil)
 
 // Client reads the client's region and team.
 func (c *Clients) Client(ctx context.Context, id string) (app.ClientInfo, error) {
-	got, err := call(ctx, c.C.GetClient, &clientsv1.GetClientRequest{Name: "clients/" + id})
+	got, err := peer.Call(ctx, c.C.GetClient, &clientsv1.GetClientRequest{Name: "clients/" + id})
 	if err != nil {
 		return app.ClientInfo{}, mapErr(err)
 	}
@@ -77,7 +58,7 @@ func (c *Clients) Client(ctx context.Context, id string) (app.ClientInfo, error)
 
 // Disclosure asks what the client agrees to disclose to the provider.
 func (c *Clients) Disclosure(ctx context.Context, clientID, providerID string) (app.Disclosure, error) {
-	got, err := call(ctx, c.C.ResolveDisclosure, &clientsv1.ResolveDisclosureRequest{Name: "clients/" + clientID, Recipient: "providers/" + providerID})
+	got, err := peer.Call(ctx, c.C.ResolveDisclosure, &clientsv1.ResolveDisclosureRequest{Name: "clients/" + clientID, Recipient: "providers/" + providerID})
 	if err != nil {
 		return app.Disclosure{}, mapErr(err)
 	}
@@ -101,7 +82,7 @@ var _ app.Catalogue = (*Catalogue)(nil)
 
 // Offering reads an offering (and its provider's kind, when readable).
 func (c *Catalogue) Offering(ctx context.Context, name string) (app.Offering, error) {
-	o, err := call(ctx, c.C.GetOffering, &cataloguev1.GetOfferingRequest{Name: name})
+	o, err := peer.Call(ctx, c.C.GetOffering, &cataloguev1.GetOfferingRequest{Name: name})
 	if err != nil {
 		if status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.InvalidArgument {
 			return app.Offering{}, app.ErrNotFound
@@ -112,7 +93,7 @@ func (c *Catalogue) Offering(ctx context.Context, name string) (app.Offering, er
 	out := app.Offering{Name: o.GetName(), ProviderID: prov, Capacity: o.GetCapacity().String(),
 		WaitingBand: o.GetWaitingBand().String(), Live: o.GetLive(),
 		ResponseDeadline: o.GetResponseDeadline().AsDuration(), StartDeadline: o.GetStartDeadline().AsDuration()}
-	if p, err := call(ctx, c.C.GetProvider, &cataloguev1.GetProviderRequest{Name: "providers/" + prov}); err == nil {
+	if p, err := peer.Call(ctx, c.C.GetProvider, &cataloguev1.GetProviderRequest{Name: "providers/" + prov}); err == nil {
 		out.ProviderKind = p.GetKind().String()
 	}
 	return out, nil
@@ -125,7 +106,7 @@ var _ app.Budget = (*Budget)(nil)
 
 // Commit reserves funds for the referral.
 func (b *Budget) Commit(ctx context.Context, budget, lineID string, amount int64, referralName, providerName, requestID string) (string, error) {
-	e, err := call(ctx, b.C.CommitFunds, &budgetv1.CommitFundsRequest{Name: budget, LineId: lineID, AmountCents: amount,
+	e, err := peer.Call(ctx, b.C.CommitFunds, &budgetv1.CommitFundsRequest{Name: budget, LineId: lineID, AmountCents: amount,
 		Reference: &budgetv1.LedgerReference{Referral: referralName, Provider: providerName}, RequestId: requestID})
 	if err != nil {
 		switch status.Code(err) {
@@ -139,7 +120,7 @@ func (b *Budget) Commit(ctx context.Context, budget, lineID string, amount int64
 
 // Release returns the open remainder of a commitment.
 func (b *Budget) Release(ctx context.Context, budget, entry, reason, requestID string) error {
-	_, err := call(ctx, b.C.ReleaseFunds, &budgetv1.ReleaseFundsRequest{Name: budget, Commitment: entry, Reason: reason, RequestId: requestID})
+	_, err := peer.Call(ctx, b.C.ReleaseFunds, &budgetv1.ReleaseFundsRequest{Name: budget, Commitment: entry, Reason: reason, RequestId: requestID})
 	if err != nil {
 		return mapErr(err)
 	}
@@ -159,7 +140,7 @@ func (a *Assessment) PlanGoals(ctx context.Context, clientID string) ([]string, 
 	var goals []string
 	token := ""
 	for range 20 {
-		got, err := call(ctx, a.C.ListPlans, &assessmentv1.ListPlansRequest{Parent: "clients/" + clientID, PageSize: 500, PageToken: token})
+		got, err := peer.Call(ctx, a.C.ListPlans, &assessmentv1.ListPlansRequest{Parent: "clients/" + clientID, PageSize: 500, PageToken: token})
 		if err != nil {
 			return nil, mapErr(err)
 		}
@@ -167,7 +148,7 @@ func (a *Assessment) PlanGoals(ctx context.Context, clientID string) ([]string, 
 			if p.GetActiveRevision() == "" {
 				continue
 			}
-			rev, err := call(ctx, a.C.GetPlanRevision, &assessmentv1.GetPlanRevisionRequest{Name: p.GetActiveRevision()})
+			rev, err := peer.Call(ctx, a.C.GetPlanRevision, &assessmentv1.GetPlanRevisionRequest{Name: p.GetActiveRevision()})
 			if err != nil {
 				return nil, mapErr(err)
 			}
@@ -191,7 +172,7 @@ func (a *Assessment) AssessmentSummary(ctx context.Context, clientID string) (st
 	var best *assessmentv1.Assessment
 	token := ""
 	for range 20 {
-		got, err := call(ctx, a.C.ListAssessments, &assessmentv1.ListAssessmentsRequest{Parent: "clients/" + clientID, PageSize: 500, PageToken: token})
+		got, err := peer.Call(ctx, a.C.ListAssessments, &assessmentv1.ListAssessmentsRequest{Parent: "clients/" + clientID, PageSize: 500, PageToken: token})
 		if err != nil {
 			return "", mapErr(err)
 		}
@@ -217,7 +198,7 @@ func (a *Assessment) AssessmentSummary(ctx context.Context, clientID string) (st
 // budget when budget is "" (nil when there is none).
 func (b *Budget) Summary(ctx context.Context, clientID, budget string) (*referral.BudgetSummary, error) {
 	if budget == "" {
-		got, err := call(ctx, b.C.ListBudgets, &budgetv1.ListBudgetsRequest{Parent: "clients/" + clientID, PageSize: 500})
+		got, err := peer.Call(ctx, b.C.ListBudgets, &budgetv1.ListBudgetsRequest{Parent: "clients/" + clientID, PageSize: 500})
 		if err != nil {
 			return nil, mapErr(err)
 		}
@@ -231,7 +212,7 @@ func (b *Budget) Summary(ctx context.Context, clientID, budget string) (*referra
 			return nil, nil
 		}
 	}
-	st, err := call(ctx, b.C.GetStatement, &budgetv1.GetStatementRequest{Name: budget + "/statement"})
+	st, err := peer.Call(ctx, b.C.GetStatement, &budgetv1.GetStatementRequest{Name: budget + "/statement"})
 	if err != nil {
 		return nil, mapErr(err)
 	}
