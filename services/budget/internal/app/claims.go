@@ -99,8 +99,42 @@ func (s *Service) claim(ctx context.Context, p auth.Principal, provider string, 
 	}
 	c.ID = ids.NewInShard(repo.ShardOf(clientID), repo.Shards)
 	c.ClientID, c.BudgetID, c.SubmittedBy, c.RequestID, c.CreateTime = clientID, budgetID, p.Subject, requestID, s.now()
+	// Step 1: reserve the invoice number provider-wide (in the provider's
+	// shard). The client-shard batch below is atomic only within one client,
+	// so without it two claims with the same number against two clients'
+	// referrals could both be accepted.
+	resVersion, err := s.repo.Reserve(ctx, provider, c.InvoiceNumber, repo.Reservation{RequestID: requestID, ClaimID: c.ID, Time: c.CreateTime})
+	if errors.Is(err, repo.ErrReserved) {
+		// A claim of the number exists, is being made, or was orphaned by a
+		// crash of another request (see docs/budget.md, "Invoice reservations").
+		if prev, err := s.duplicate(ctx, provider, c.InvoiceNumber, requestID); err != nil || prev != nil {
+			return prev, err
+		}
+		return nil, &ledger.ClaimRefused{Reason: ledger.DuplicateInvoice, Message: "invoice_number: already claimed by this provider"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Step 2: the Claim and the SPEND in the client's shard.
+	got, err := s.spendClaim(ctx, p, provider, clientID, budgetID, o.Seq, c, requestID)
+	if err != nil {
+		// Nothing was spent under this claim id: free the number so a
+		// corrected claim can use it. A store failure that leaves the outcome
+		// unknown keeps the reservation (the same request id takes it over).
+		if _, gerr := s.repo.Claim(ctx, provider, c.ID); errors.Is(gerr, repo.ErrNotFound) {
+			if prev, derr := s.duplicate(ctx, provider, c.InvoiceNumber, requestID); derr == nil && prev == nil {
+				_, _ = s.repo.Release(ctx, provider, c.InvoiceNumber, resVersion)
+			}
+		}
+		return nil, err
+	}
+	return got, nil
+}
+
+// spendClaim writes the Claim and its SPEND atomically in the client's shard.
+func (s *Service) spendClaim(ctx context.Context, p auth.Principal, provider, clientID, budgetID string, commitment int64, c ledger.Claim, requestID string) (*ledger.Claim, error) {
 	// The invoice number is the natural idempotency key of a claim.
-	_, err = s.applyMove(ctx, p, clientID, budgetID, "inv:"+strings.TrimPrefix(provider, "providers/")+":"+c.InvoiceNumber, move{method: "claim", commitment: o.Seq,
+	_, err := s.applyMove(ctx, p, clientID, budgetID, "inv:"+strings.TrimPrefix(provider, "providers/")+":"+c.InvoiceNumber, move{method: "claim", commitment: commitment,
 		apply: func(p auth.Principal, b *ledger.Budget, o *ledger.Open) (ledger.Entry, *ledger.Open, error) {
 			if err := ledger.CheckAgainst(c, o); err != nil {
 				return ledger.Entry{}, nil, err

@@ -7,14 +7,11 @@ package peers
 import (
 	"context"
 	"strings"
-	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/peer"
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
@@ -22,26 +19,6 @@ import (
 	"github.com/polku-hb/polku/services/budget/internal/ledger"
 	"google.golang.org/genproto/googleapis/type/date"
 )
-
-// Timeout bounds every peer call.
-const Timeout = 5 * time.Second
-
-var forward = auth.UnaryClientInterceptor()
-
-// call runs one unary peer call with a deadline and the caller's token
-// forwarded (through the platform interceptor, so a connection dialled with it
-// forwards once, not twice).
-func call[Req, Resp any](ctx context.Context, fn func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
-	defer cancel()
-	var resp Resp
-	var err error
-	_ = forward(ctx, "", nil, nil, nil, func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
-		resp, err = fn(ctx, req)
-		return err
-	})
-	return resp, err
-}
 
 func mapErr(err error) error {
 	switch status.Code(err) {
@@ -67,10 +44,7 @@ var _ app.Clients = (*Clients)(nil)
 // Client reads the client (the read is on the client's access log, with the
 // caller's purpose) and returns who is in its team.
 func (c *Clients) Client(ctx context.Context, clientID string) (app.ClientInfo, error) {
-	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("x-polku-purpose")) == 1 {
-		ctx = metadata.AppendToOutgoingContext(ctx, "x-polku-purpose", md.Get("x-polku-purpose")[0])
-	}
-	got, err := call(ctx, c.C.GetClient, &clientsv1.GetClientRequest{Name: "clients/" + clientID})
+	got, err := peer.Call(ctx, c.C.GetClient, &clientsv1.GetClientRequest{Name: "clients/" + clientID})
 	if err != nil {
 		return app.ClientInfo{}, mapErr(err)
 	}
@@ -93,7 +67,7 @@ var _ app.Assessment = (*Assessment)(nil)
 
 // PlanRevision reads a plan revision with its priced services.
 func (a *Assessment) PlanRevision(ctx context.Context, name string) (app.PlanRevision, error) {
-	r, err := call(ctx, a.C.GetPlanRevision, &assessmentv1.GetPlanRevisionRequest{Name: name})
+	r, err := peer.Call(ctx, a.C.GetPlanRevision, &assessmentv1.GetPlanRevisionRequest{Name: name})
 	if err != nil {
 		if status.Code(err) == codes.InvalidArgument {
 			return app.PlanRevision{}, app.ErrNotFound
@@ -130,7 +104,7 @@ func (c *Clients) InCohort(ctx context.Context, cohort string) ([]string, error)
 	var out []string
 	token := ""
 	for range 1000 { // at most 500 000 clients
-		resp, err := call(ctx, c.C.ListClients, &clientsv1.ListClientsRequest{PageSize: 500, PageToken: token, Filter: "cohort = " + cohort})
+		resp, err := peer.Call(ctx, c.C.ListClients, &clientsv1.ListClientsRequest{PageSize: 500, PageToken: token, Filter: "cohort = " + cohort})
 		if err != nil {
 			return nil, mapErr(err)
 		}
@@ -146,7 +120,7 @@ func (c *Clients) InCohort(ctx context.Context, cohort string) ([]string, error)
 
 // CohortCapacity asks the assessment service for a cohort's aggregate change.
 func (a *Assessment) CohortCapacity(ctx context.Context, region, cohort, instrument string, start, end ledger.Date) (app.CapacityChange, error) {
-	r, err := call(ctx, a.C.AggregateCapacityChange, &assessmentv1.AggregateCapacityChangeRequest{Region: region,
+	r, err := peer.Call(ctx, a.C.AggregateCapacityChange, &assessmentv1.AggregateCapacityChangeRequest{Region: region,
 		Cohort: clientsv1.Cohort(clientsv1.Cohort_value[cohort]), Instrument: instrument,
 		FromPhase: assessmentv1.MeasurementPhase_MEASUREMENT_PHASE_BASELINE, StartDate: toGDate(start), EndDate: toGDate(end)})
 	if err != nil {

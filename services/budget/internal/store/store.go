@@ -439,3 +439,101 @@ func (w *Write) Refunded(budgetID string, seq, total, version int64) *Write {
 
 // MoreEntry appends a further ledger entry (a reallocation's second half).
 func (w *Write) MoreEntry(budgetID string, e ledger.Entry) *Write { return w.Entry(budgetID, e) }
+
+// Invoice-number reservations live in the shard of the PROVIDER id
+// (store.ShardOf(provider id, Shards)), not of a client: they are the
+// provider-wide uniqueness of an invoice number across clients, whose claims
+// land in different shards.
+//
+//	invoice/<provider id>/<normalised invoice number>   a Reservation
+//
+// A claim first creates the reservation (create-only: exactly one request
+// wins), then writes the Claim and the SPEND in the client's shard; when that
+// write is refused the reservation is deleted (compare-and-set) so the number
+// can be used again.
+
+// Reservation is who holds an invoice number.
+type Reservation struct {
+	RequestID string    `json:"request_id,omitempty"`
+	ClaimID   string    `json:"claim_id"`
+	Time      time.Time `json:"time"`
+}
+
+// ErrReserved: the invoice number is reserved by another request.
+var ErrReserved = errors.New("invoice number reserved")
+
+// NormaliseInvoice is the form of an invoice number in its reservation key.
+func NormaliseInvoice(invoice string) string { return strings.TrimSpace(invoice) }
+
+func providerID(provider string) string { return strings.TrimPrefix(provider, "providers/") }
+
+func reservationKey(provider, invoice string) string {
+	return "invoice/" + providerID(provider) + "/" + NormaliseInvoice(invoice)
+}
+
+// ReservationShard is the shard of a provider's invoice reservations.
+func ReservationShard(provider string) int { return store.ShardOf(providerID(provider), Shards) }
+
+// Reservation reads an invoice number's reservation and its version.
+func (r *Repo) Reservation(ctx context.Context, provider, invoice string) (*Reservation, int64, error) {
+	doc, err := r.st.Get(ctx, ReservationShard(provider), reservationKey(provider, invoice))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var res Reservation
+	if err := json.Unmarshal(doc.Value, &res); err != nil {
+		return nil, 0, fmt.Errorf("decode reservation: %w", err)
+	}
+	return &res, doc.Version, nil
+}
+
+// Reserve reserves the provider's invoice number for a request and returns the
+// reservation's version. A reservation made by the same (non-empty) request id
+// is taken over (a retry after a failure between the two steps); one made by
+// another request is ErrReserved.
+func (r *Repo) Reserve(ctx context.Context, provider, invoice string, res Reservation) (int64, error) {
+	key, shard := reservationKey(provider, invoice), ReservationShard(provider)
+	for range 20 {
+		var b store.Batch
+		err := r.st.Commit(ctx, shard, b.Create(key, mustJSON(res)))
+		if err == nil {
+			return 1, nil
+		}
+		if !errors.Is(err, store.ErrExists) && !errors.Is(err, store.ErrConflict) {
+			return 0, err
+		}
+		cur, v, err := r.Reservation(ctx, provider, invoice)
+		if errors.Is(err, ErrNotFound) {
+			continue // released meanwhile: create again
+		}
+		if err != nil {
+			return 0, err
+		}
+		if res.RequestID == "" || cur.RequestID != res.RequestID {
+			return 0, ErrReserved
+		}
+		b = store.Batch{}
+		err = r.st.Commit(ctx, shard, b.Put(key, mustJSON(res), v))
+		if err == nil {
+			return v + 1, nil
+		}
+		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+			return 0, err
+		}
+	}
+	return 0, ErrConflict
+}
+
+// Release deletes the reservation if it is still at version (a reservation
+// taken over by a retry meanwhile stays). It reports whether it was deleted.
+func (r *Repo) Release(ctx context.Context, provider, invoice string, version int64) (bool, error) {
+	var b store.Batch
+	err := r.st.Commit(ctx, ReservationShard(provider), b.Delete(reservationKey(provider, invoice), version))
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
