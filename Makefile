@@ -34,6 +34,28 @@ run:
 
 test:
 	go test -race -count=1 $(PKGS)
+	# deploy/k8s is its own module outside go.work (Kubernetes dependencies stay out of the services)
+	cd deploy/k8s && GOWORK=off go test -count=1 ./...
+
+# Container images, one per component, from deploy/Containerfile. Needs docker or
+# podman (CONTAINER_ENGINE=podman) and BASE_IMAGE: a static, shell-less, non-root
+# base image from the region's registry. Tags: $(IMAGE_PREFIX)/<component>:$(VERSION).
+IMAGE_PREFIX ?= polku
+IMAGE_COMPONENTS := gateway clients assessment budget catalogue referral
+.PHONY: images
+images:
+	@engine="$${CONTAINER_ENGINE:-docker}"; \
+	if ! command -v "$$engine" >/dev/null 2>&1 || ! "$$engine" info >/dev/null 2>&1; then \
+		echo "make images: no usable container engine '$$engine' (not installed, or its daemon is not running); install docker or podman, or set CONTAINER_ENGINE" >&2; exit 1; fi; \
+	if [ -z "$(BASE_IMAGE)" ]; then \
+		echo "make images: set BASE_IMAGE to a static, shell-less, non-root base image from the region's registry" >&2; exit 1; fi; \
+	for c in $(IMAGE_COMPONENTS); do \
+		echo "building $(IMAGE_PREFIX)/$$c:$(VERSION)"; \
+		DOCKER_BUILDKIT=1 "$$engine" build -f deploy/Containerfile \
+			--build-arg COMPONENT=$$c --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+			--build-arg BASE_IMAGE="$(BASE_IMAGE)" $(if $(GO_IMAGE),--build-arg GO_IMAGE="$(GO_IMAGE)") \
+			-t $(IMAGE_PREFIX)/$$c:$(VERSION) . || exit 1; \
+	done
 
 tools: $(BIN)/buf
 $(BIN)/buf: tools/go.mod tools/go.sum
@@ -50,7 +72,7 @@ check-generated: generate
 lint: tools
 	PATH="$(BIN):$$PATH" buf lint
 	PATH="$(BIN):$$PATH" buf format --diff --exit-code proto
-	@out=$$(gofmt -l platform services gateway cmd); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l platform services gateway cmd deploy); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet $(PKGS)
 
 build:
