@@ -17,7 +17,7 @@ TOOL_PKGS := github.com/bufbuild/buf/cmd/buf \
 GENERATED := proto/gen/go gateway/internal/openapi/spec
 BENCH_PKGS := ./services/catalogue/service ./services/budget/service ./cmd/polku/internal/dev
 
-.PHONY: run test lint generate check-generated build bench clean tools help
+.PHONY: run test lint generate check-generated build bench clean tools help images
 
 help:
 	@echo "make run              start the all-in-one demo (polku dev) on http://127.0.0.1:8080"
@@ -26,7 +26,8 @@ help:
 	@echo "make generate         regenerate Go and OpenAPI from proto/ (local plugins, no network registry)"
 	@echo "make check-generated  fail if generated code is stale"
 	@echo "make build            build binaries into bin/"
-	@echo "make bench            load benchmarks (not yet implemented)"
+	@echo "make bench            benchmarks: catalogue search, budget commits, REST send-referral vs a health check"
+	@echo "make images           container images of every component (needs docker or podman and BASE_IMAGE)"
 	@echo "make clean            remove .data/, bin/ and .bin/"
 
 run:
@@ -42,7 +43,6 @@ test:
 # base image from the region's registry. Tags: $(IMAGE_PREFIX)/<component>:$(VERSION).
 IMAGE_PREFIX ?= polku
 IMAGE_COMPONENTS := gateway clients assessment budget catalogue referral
-.PHONY: images
 images:
 	@engine="$${CONTAINER_ENGINE:-docker}"; \
 	if ! command -v "$$engine" >/dev/null 2>&1 || ! "$$engine" info >/dev/null 2>&1; then \
