@@ -97,7 +97,7 @@ func (p *Process) Dial(target string) (*grpc.ClientConn, error) {
 // ready) and the background workers until ctx ends or one of them fails.
 func (p *Process) Serve(ctx context.Context, addr string, ready func(context.Context) error, register func(grpc.ServiceRegistrar), workers ...func(context.Context) error) error {
 	srv := grpcserver.New(grpcserver.Options{
-		Name: p.Name, Logger: p.Log, Telemetry: p.Telemetry, Ready: ready,
+		Name: p.Name, Logger: p.Log, Telemetry: p.Telemetry, Ready: ready, DrainDelay: p.Common.ShutdownDrain,
 		Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(p.Verifier)},
 		Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(p.Verifier)},
 	})

@@ -48,6 +48,10 @@ type Options struct {
 	ReadyInterval time.Duration
 	// GracePeriod bounds the graceful stop before open calls are cut (default 10s).
 	GracePeriod time.Duration
+	// DrainDelay is how long the server keeps serving after it reports
+	// NOT_SERVING on shutdown, so load balancers and Kubernetes readiness see it
+	// unready and stop sending new work before the listener closes (0: none).
+	DrainDelay time.Duration
 }
 
 // Server is a gRPC server with health and reflection.
@@ -129,7 +133,10 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		for {
 			select {
 			case <-ctx.Done():
+				// Unready first, then drain, then refuse new calls and let the
+				// open ones finish within the grace period.
 				s.health.Shutdown() // everything NOT_SERVING from now on
+				time.Sleep(s.opts.DrainDelay)
 				stopped := make(chan struct{})
 				go func() { s.grpc.GracefulStop(); close(stopped) }()
 				select {

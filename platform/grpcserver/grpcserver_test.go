@@ -102,3 +102,83 @@ func waitStatus(t *testing.T, hc healthpb.HealthClient, want healthpb.HealthChec
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// slowDesc is a one-method service whose call takes as long as the test says.
+func slowDesc(d time.Duration) *grpc.ServiceDesc {
+	return &grpc.ServiceDesc{
+		ServiceName: "test.Slow",
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{MethodName: "Wait", Handler: func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			var req healthpb.HealthCheckRequest
+			if err := dec(&req); err != nil {
+				return nil, err
+			}
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+		}}},
+	}
+}
+
+// On shutdown the server turns unready first, keeps serving through the drain
+// delay, then refuses new calls while the open ones finish.
+func TestGracefulShutdownOrder(t *testing.T) {
+	s := New(Options{Name: "test", Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), DrainDelay: 300 * time.Millisecond, GracePeriod: 5 * time.Second})
+	s.GRPC().RegisterService(slowDesc(600*time.Millisecond), struct{}{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, lis) }()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	waitStatus(t, hc, healthpb.HealthCheckResponse_SERVING)
+
+	inflight := make(chan error, 1)
+	go func() {
+		out := new(healthpb.HealthCheckResponse)
+		inflight <- conn.Invoke(context.Background(), "/test.Slow/Wait", &healthpb.HealthCheckRequest{}, out)
+	}()
+	time.Sleep(100 * time.Millisecond) // the slow call is open
+	stop()                             // SIGTERM
+
+	// Within the drain delay: unready, still answering.
+	time.Sleep(50 * time.Millisecond)
+	resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health during drain = %v, %v; want NOT_SERVING", resp.GetStatus(), err)
+	}
+	// After the drain: new connections are refused.
+	time.Sleep(400 * time.Millisecond)
+	fresh, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	cctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := healthpb.NewHealthClient(fresh).Check(cctx, &healthpb.HealthCheckRequest{}); err == nil {
+		t.Error("a new call after the drain was served; want it refused")
+	}
+	// The open call finished normally, and Serve returned.
+	if err := <-inflight; err != nil {
+		t.Errorf("in-flight call = %v; want it to finish", err)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+}
