@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -23,9 +21,8 @@ import (
 
 	"github.com/polku-hb/polku/platform/apierr"
 	"github.com/polku-hb/polku/platform/auth"
+	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/store"
-	"github.com/polku-hb/polku/platform/store/embedded"
-	"github.com/polku-hb/polku/platform/store/redisstore"
 	"github.com/polku-hb/polku/platform/telemetry"
 	"github.com/polku-hb/polku/platform/testkit"
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
@@ -55,18 +52,8 @@ const (
 
 // stores gives a test the clients and referral namespaces of both adapters.
 func stores(t *testing.T, run func(t *testing.T, clients, referral store.Store)) {
-	t.Run("embedded", func(t *testing.T) {
-		db, err := embedded.Open(filepath.Join(t.TempDir(), "polku.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		run(t, db.Namespace(clientsservice.Namespace, clientsservice.Shards), db.Namespace(service.Namespace, service.Shards))
-	})
-	t.Run("redis", func(t *testing.T) {
-		rc := redis.NewClient(&redis.Options{Addr: testkit.StartRedis(t)})
-		t.Cleanup(func() { rc.Close() })
-		run(t, redisstore.New(rc, clientsservice.Namespace, clientsservice.Shards), redisstore.New(rc, service.Namespace, service.Shards))
+	testkit.EachBackend(t, func(t *testing.T, b *boot.Stores) {
+		run(t, b.Namespace(clientsservice.Namespace, clientsservice.Shards), b.Namespace(service.Namespace, service.Shards))
 	})
 }
 
