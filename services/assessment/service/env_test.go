@@ -54,10 +54,13 @@ type fakeCatalogue struct {
 	mu        sync.Mutex
 	offerings map[string]*cataloguev1.Offering
 	versions  map[string]*cataloguev1.PriceVersion
+	quotes    map[string]*cataloguev1.QuoteRequest // by name
+	requester map[string]string                    // quote name -> the worker who asked
 }
 
 func newFakeCatalogue() *fakeCatalogue {
-	f := &fakeCatalogue{offerings: map[string]*cataloguev1.Offering{}, versions: map[string]*cataloguev1.PriceVersion{}}
+	f := &fakeCatalogue{offerings: map[string]*cataloguev1.Offering{}, versions: map[string]*cataloguev1.PriceVersion{},
+		quotes: map[string]*cataloguev1.QuoteRequest{}, requester: map[string]string{}}
 	f.setPrice(coaching, "Neuropsykiatrinen valmennus", cataloguev1.Category_CATEGORY_MENTAL_HEALTH_AND_SUBSTANCE_USE, "1",
 		&cataloguev1.PriceOption{Id: "session", Unit: cataloguev1.PriceUnit_PRICE_UNIT_SESSION, AmountCents: 9000})
 	f.setPrice(museumCard, "Museokortti", cataloguev1.Category_CATEGORY_CULTURE_AND_LEISURE, "1",
@@ -94,6 +97,28 @@ func (f *fakeCatalogue) GetPriceVersion(ctx context.Context, req *cataloguev1.Ge
 		return v, nil
 	}
 	return nil, status.Error(codes.NotFound, "no such price version")
+}
+
+// setQuote stores a quote request as the catalogue would answer it.
+func (f *fakeCatalogue) setQuote(requester string, q *cataloguev1.QuoteRequest) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.quotes[q.GetName()], f.requester[q.GetName()] = q, requester
+}
+
+// GetQuoteRequest shows a request only to the worker who made it, like the
+// real catalogue (NOT_FOUND to anyone else).
+func (f *fakeCatalogue) GetQuoteRequest(ctx context.Context, req *cataloguev1.GetQuoteRequestRequest) (*cataloguev1.QuoteRequest, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, status.Error(codes.Unauthenticated, "no token forwarded")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if q, ok := f.quotes[req.GetName()]; ok && f.requester[req.GetName()] == p.Subject {
+		return q, nil
+	}
+	return nil, status.Error(codes.NotFound, "no such quote request")
 }
 
 type env struct {

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/polku-hb/polku/platform/apierr"
 	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/store"
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
@@ -561,6 +563,82 @@ func TestAuthorizationPerMethod(t *testing.T) {
 					t.Errorf("%s by %s: %v (%v); allowed = %v", c.name, pr.name, code, err, may)
 				}
 			}
+		}
+	})
+}
+
+func TestPlanPricedFromAcceptedQuote(t *testing.T) {
+	stores(t, func(t *testing.T, cs, st store.Store) {
+		e := start(t, cs, st)
+		quote := func(id, client string, state cataloguev1.QuoteRequest_State, offering string) string {
+			name := "providers/neurocoach/quoteRequests/" + id
+			e.cat.setQuote(aino.Subject, &cataloguev1.QuoteRequest{Name: name, Offering: offering, Client: client, State: state,
+				Quote: &cataloguev1.Quote{Unit: cataloguev1.PriceUnit_PRICE_UNIT_SESSION, Quantity: 20, UnitAmountCents: 8500, TotalAmountCents: 170000}})
+			return name
+		}
+		accepted := quote("q1", e.parent, cataloguev1.QuoteRequest_ACCEPTED, coaching)
+		onlyQuoted := quote("q2", e.parent, cataloguev1.QuoteRequest_QUOTED, coaching)
+		otherClient := quote("q3", "clients/someone-else", cataloguev1.QuoteRequest_ACCEPTED, coaching)
+		noOffering := quote("q4", e.parent, cataloguev1.QuoteRequest_ACCEPTED, "")
+
+		_, rev := e.draft(t, aino, 1)
+		update := func(who auth.Principal, rev *assessmentv1.PlanRevision, svc *assessmentv1.ChosenService) (*assessmentv1.PlanRevision, error) {
+			c := content(rev.GetName(), rev.GetEtag(), 1)
+			c.Services = []*assessmentv1.ChosenService{svc}
+			return e.ac.UpdatePlanRevision(e.as(t, who), &assessmentv1.UpdatePlanRevisionRequest{PlanRevision: c, UpdateMask: contentMask})
+		}
+		withQuote := func(name string, cat cataloguev1.Category) *assessmentv1.ChosenService {
+			return &assessmentv1.ChosenService{Id: "s1", Pricing: &assessmentv1.ChosenService_AcceptedQuote{AcceptedQuote: name}, Category: cat}
+		}
+
+		refused := []struct {
+			name  string
+			svc   *assessmentv1.ChosenService
+			field string
+		}{
+			{"not accepted yet", withQuote(onlyQuoted, 0), "plan_revision.services[0].accepted_quote"},
+			{"another client's quote", withQuote(otherClient, 0), "plan_revision.services[0].accepted_quote"},
+			{"unknown quote", withQuote("providers/neurocoach/quoteRequests/nope", 0), "plan_revision.services[0].accepted_quote"},
+			{"malformed name", withQuote("quoteRequests/q1", 0), "plan_revision.services[0].accepted_quote"},
+			{"no offering and no category", withQuote(noOffering, 0), "plan_revision.services[0].category"},
+		}
+		for _, tt := range refused {
+			_, err := update(aino, rev, tt.svc)
+			wantCode(t, tt.name, err, codes.InvalidArgument)
+			if v := apierr.FieldViolations(err); !slices.Contains(v, tt.field) {
+				t.Errorf("%s: violations %v; want %s", tt.name, v, tt.field)
+			}
+		}
+
+		got, err := update(aino, rev, withQuote(accepted, 0))
+		if err != nil {
+			t.Fatalf("UpdatePlanRevision with an accepted quote: %v", err)
+		}
+		s := got.GetServices()[0]
+		if got.GetTotalCostCents() != 170000 || s.GetCostCents() != 170000 || s.GetQuantity() != 20 || s.GetUnitAmountCents() != 8500 ||
+			s.GetFrequency() != assessmentv1.Frequency_FREQUENCY_ONCE || s.GetAcceptedQuote() != accepted ||
+			s.GetCategory() != cataloguev1.Category_CATEGORY_MENTAL_HEALTH_AND_SUBSTANCE_USE || s.GetTitle().GetFi() != "Neuropsykiatrinen valmennus" {
+			t.Errorf("quote-priced service = %v, total %d; want 20 x 85 EUR once = 1 700 EUR with the offering's title and category", s, got.GetTotalCostCents())
+		}
+
+		// The catalogue no longer shows the quote (say, to a colleague): an edit
+		// that keeps the service keeps its price without asking again.
+		e.cat.mu.Lock()
+		delete(e.cat.quotes, accepted)
+		e.cat.mu.Unlock()
+		again, err := update(aino, got, withQuote(accepted, 0))
+		if err != nil || again.GetTotalCostCents() != 170000 {
+			t.Fatalf("re-saving the unchanged quote = %v, %v; want the kept price 170000", again.GetTotalCostCents(), err)
+		}
+
+		// A quote for no offering takes the worker's category.
+		free, err := update(aino, again, &assessmentv1.ChosenService{Id: "s2", Pricing: &assessmentv1.ChosenService_AcceptedQuote{AcceptedQuote: noOffering},
+			Category: cataloguev1.Category_CATEGORY_EMPLOYMENT_AND_EDUCATION})
+		if err != nil {
+			t.Fatalf("quote without offering: %v", err)
+		}
+		if fs := free.GetServices()[0]; fs.GetCategory() != cataloguev1.Category_CATEGORY_EMPLOYMENT_AND_EDUCATION || fs.GetCostCents() != 170000 {
+			t.Errorf("quote without offering = %v; want the worker's category at 170000", fs)
 		}
 	})
 }

@@ -84,11 +84,24 @@ type PriceVersion struct {
 	Options []PriceOption
 }
 
+// Quote is what a plan needs of an accepted quote request (seed 000: a tailored
+// service the catalogue has no fixed price for).
+type Quote struct {
+	Name            string
+	Offering        string // empty when the request named no offering
+	ClientID        string
+	Accepted        bool
+	Unit            string // PRICE_UNIT_*
+	Quantity        int32
+	UnitAmountCents int64
+}
+
 // Catalogue is the port to the catalogue service. Errors: ErrNotFound (also
-// for offerings the caller may not see), ErrPeerUnavailable.
+// for offerings and quote requests the caller may not see), ErrPeerUnavailable.
 type Catalogue interface {
 	Offering(ctx context.Context, name string) (Offering, error)
 	PriceVersion(ctx context.Context, name string) (PriceVersion, error)
+	Quote(ctx context.Context, name string) (Quote, error)
 }
 
 // Config is the service's policy configuration.

@@ -405,6 +405,12 @@ func (s *Service) price(ctx context.Context, rev *assessment.Revision, prev []as
 			sv.Offering, sv.PriceVersion, sv.PriceOptionID, sv.Unit, sv.UnitAmountCents, sv.Title = "", "", "", "", 0, assessment.Text{}
 			continue
 		}
+		if sv.AcceptedQuote != "" {
+			if err := s.priceQuote(ctx, rev.ClientID, sv, prev, f, &vs); err != nil {
+				return err
+			}
+			continue
+		}
 		if old, ok := findService(prev, sv.ID); ok && old.SamePin(*sv) {
 			sv.PriceVersion, sv.Title, sv.Unit, sv.UnitAmountCents, sv.Category = old.PriceVersion, old.Title, old.Unit, old.UnitAmountCents, old.Category
 			continue
@@ -445,6 +451,54 @@ func (s *Service) price(ctx context.Context, rev *assessment.Revision, prev []as
 		}
 	}
 	return vs.Err()
+}
+
+// priceQuote prices a service from an accepted quote of this client: the
+// quote's quantity times its unit price, once. The title and category come
+// from the quote's offering; a quote for no offering keeps the worker's
+// category (required then). An unchanged quote keeps its price without asking
+// the catalogue again: only the requesting worker may read the quote, and a
+// colleague editing another part of the plan must not be refused.
+func (s *Service) priceQuote(ctx context.Context, clientID string, sv *assessment.Service, prev []assessment.Service, f string, vs *assessment.Violations) error {
+	sv.PriceVersion, sv.PriceOptionID, sv.Frequency = "", "", assessment.FrequencyOnce
+	if old, ok := findService(prev, sv.ID); ok && old.SamePin(*sv) {
+		sv.Offering, sv.Title, sv.Unit, sv.UnitAmountCents, sv.Quantity = old.Offering, old.Title, old.Unit, old.UnitAmountCents, old.Quantity
+		if old.Offering != "" || sv.Category == "" {
+			sv.Category = old.Category
+		}
+		return nil
+	}
+	q, err := s.cat.Quote(ctx, sv.AcceptedQuote)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		vs.Add(f+"accepted_quote", "must be a quote request you made")
+		return nil
+	case err != nil:
+		return err
+	case q.ClientID != clientID:
+		vs.Add(f+"accepted_quote", "must be a quote request for this client")
+		return nil
+	case !q.Accepted:
+		vs.Add(f+"accepted_quote", "must be an ACCEPTED quote request")
+		return nil
+	}
+	sv.Offering, sv.Unit, sv.UnitAmountCents, sv.Quantity = q.Offering, q.Unit, q.UnitAmountCents, q.Quantity
+	sv.Title = assessment.Text{}
+	if q.Offering != "" {
+		off, err := s.cat.Offering(ctx, q.Offering)
+		if errors.Is(err, ErrNotFound) {
+			vs.Add(f+"accepted_quote", "the quote's offering is no longer in the catalogue")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		sv.Title, sv.Category = off.Title, off.Category
+	}
+	if sv.Category == "" || sv.Category == "CATEGORY_UNSPECIFIED" {
+		vs.Add(f+"category", "is required for a quote that names no offering")
+	}
+	return nil
 }
 
 func findService(list []assessment.Service, id string) (assessment.Service, bool) {

@@ -140,7 +140,8 @@ type Service struct {
 	PriceOptionID string `json:"price_option_id,omitempty"`
 	Flexible      bool   `json:"flexible,omitempty"`
 	FlexibleCents int64  `json:"flexible_cents,omitempty"`
-	// AcceptedQuote is kept for the contract; quotes are not priced yet.
+	// AcceptedQuote prices the service from a quote the worker accepted: its
+	// quantity times unit price, once (Offering is the quote's offering, if any).
 	AcceptedQuote   string `json:"accepted_quote,omitempty"`
 	Category        string `json:"category,omitempty"` // CATEGORY_*
 	Quantity        int32  `json:"quantity,omitempty"`
@@ -156,6 +157,9 @@ type Service struct {
 // SamePin reports whether o asks for the same catalogue price as s (an empty
 // price version in o means "keep what is pinned").
 func (s Service) SamePin(o Service) bool {
+	if s.AcceptedQuote != "" || o.AcceptedQuote != "" {
+		return s.AcceptedQuote == o.AcceptedQuote
+	}
 	return s.Offering != "" && s.Offering == o.Offering && s.PriceOptionID == o.PriceOptionID &&
 		(o.PriceVersion == "" || o.PriceVersion == s.PriceVersion)
 }

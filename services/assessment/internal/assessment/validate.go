@@ -2,9 +2,13 @@ package assessment
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
+
+// quoteRe is a catalogue quote request's resource name.
+var quoteRe = regexp.MustCompile(`^providers/[A-Za-z0-9_-]{1,64}/quoteRequests/[A-Za-z0-9_-]{1,64}$`)
 
 // Length limits of free text (characters).
 const (
@@ -110,7 +114,11 @@ func ValidateRevision(r *Revision, prefix string) error {
 		checkText(&vs, f+"note", s.Note, maxText, false)
 		switch {
 		case s.AcceptedQuote != "":
-			vs.Add(f+"accepted_quote", "quotes cannot be priced yet; use a pinned catalogue price or flexible money")
+			// Quantity, unit and price come from the quote; the category from its
+			// offering, or from the worker when the request named no offering.
+			if !quoteRe.MatchString(s.AcceptedQuote) {
+				vs.Add(f+"accepted_quote", "must be providers/{provider}/quoteRequests/{quote_request}")
+			}
 		case s.Flexible:
 			if s.FlexibleCents <= 0 {
 				vs.Add(f+"flexible_amount_cents", "must be positive")

@@ -95,6 +95,27 @@ func (c *Catalogue) PriceVersion(ctx context.Context, name string) (app.PriceVer
 	return out, nil
 }
 
+// Quote reads a quote request. The catalogue shows it to the requesting worker
+// and the addressed provider only; anyone else gets ErrNotFound.
+func (c *Catalogue) Quote(ctx context.Context, name string) (app.Quote, error) {
+	if !validName(name, "providers/", "/quoteRequests/") {
+		return app.Quote{}, app.ErrNotFound
+	}
+	q, err := peer.Call(ctx, c.C.GetQuoteRequest, &cataloguev1.GetQuoteRequestRequest{Name: name})
+	if err != nil {
+		if status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.InvalidArgument {
+			return app.Quote{}, app.ErrNotFound
+		}
+		return app.Quote{}, mapErr(err)
+	}
+	out := app.Quote{Name: q.GetName(), Offering: q.GetOffering(), ClientID: strings.TrimPrefix(q.GetClient(), "clients/"),
+		Accepted: q.GetState() == cataloguev1.QuoteRequest_ACCEPTED}
+	if qt := q.GetQuote(); qt != nil {
+		out.Unit, out.Quantity, out.UnitAmountCents = qt.GetUnit().String(), qt.GetQuantity(), qt.GetUnitAmountCents()
+	}
+	return out, nil
+}
+
 func validName(name, prefix, middle string) bool {
 	rest, ok := strings.CutPrefix(name, prefix)
 	if !ok {
