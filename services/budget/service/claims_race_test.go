@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -177,6 +178,74 @@ func TestClaimRetryAfterCrashBetweenSteps(t *testing.T) {
 		}
 		if n := e.spends(t, b); n != 1 {
 			t.Errorf("SPEND entries = %d; want 1", n)
+		}
+	})
+}
+
+// An orphaned reservation (step 1 written, the request crashed, no request id
+// to retry with) blocks its invoice number until the reconciliation pass,
+// which frees it once it is older than the grace period; reservations whose
+// claim was written, and young orphans, are kept.
+func TestReconciliationFreesOrphanedInvoiceNumbers(t *testing.T) {
+	stores(t, func(tb testing.TB, cs, as, bs store.Store) {
+		t := tb.(*testing.T)
+		e := start(t, cs, as, bs)
+		b := e.activeBudget(t, "r-orphan")
+		e.commitFor(t, b, "ref-orphan", 36000)
+		pc := e.as(t, coach)
+		ctx := context.Background()
+		shard := store.ShardOf("neurocoach", service.Shards)
+		// What step 1 of a crashed request without a request id leaves: the
+		// reservation and its pending entry (the layout of the budget store).
+		orphan := func(invoice string, at time.Time) {
+			t.Helper()
+			doc, _ := json.Marshal(map[string]any{"claim_id": "lost-" + invoice, "time": at})
+			var batch store.Batch
+			batch.Create("invoice/neurocoach/"+invoice, doc).
+				IndexAdd("resv:pending", at.UTC().Format("2006-01-02T15:04:05.000000000Z"), "neurocoach|"+invoice)
+			if err := bs.Commit(ctx, shard, &batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The pass below runs with the clock 20 minutes on (grace: 15).
+		now := time.Now().UTC()
+		orphan("OLD-1", now.Add(-time.Minute))   // 21 minutes old then
+		orphan("NEW-1", now.Add(10*time.Minute)) // 10 minutes old then
+		paid, err := e.bc.CreateClaim(pc, &budgetv1.CreateClaimRequest{Parent: "providers/neurocoach", Claim: sessionClaim("ref-orphan", "PAID-1", 1), RequestId: "rq-paid"})
+		if err != nil {
+			t.Fatalf("claim: %v", err)
+		}
+		_, err = e.bc.CreateClaim(pc, &budgetv1.CreateClaimRequest{Parent: "providers/neurocoach", Claim: sessionClaim("ref-orphan", "OLD-1", 1), RequestId: "rq-a"})
+		wantReason(t, "claim on an orphaned number before reconciliation", err, "DUPLICATE_INVOICE_NUMBER")
+
+		// Twenty minutes on: the paid claim's reservation is old too, but has its claim.
+		e.svc.SetClock(func() time.Time { return time.Now().Add(20 * time.Minute) })
+		n, err := e.svc.ReconcileReservations(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("ReconcileReservations = %d, %v; want 1 orphan (OLD-1) cleared", n, err)
+		}
+		e.svc.SetClock(time.Now)
+		if n, err := e.svc.ReconcileReservations(ctx); err != nil || n != 0 {
+			t.Errorf("second pass = %d, %v; want nothing left to clear", n, err)
+		}
+		for _, kept := range []string{"invoice/neurocoach/NEW-1", "invoice/neurocoach/PAID-1"} {
+			if _, err := bs.Get(ctx, shard, kept); err != nil {
+				t.Errorf("%s after reconciliation: %v; want kept", kept, err)
+			}
+		}
+		if _, err := bs.Get(ctx, shard, "invoice/neurocoach/OLD-1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("orphan OLD-1 after reconciliation: %v; want deleted", err)
+		}
+		got, err := e.bc.CreateClaim(pc, &budgetv1.CreateClaimRequest{Parent: "providers/neurocoach", Claim: sessionClaim("ref-orphan", "OLD-1", 1), RequestId: "rq-b"})
+		if err != nil || got.GetAmountCents() != 9000 {
+			t.Fatalf("claim on the freed number = %v, %v", got, err)
+		}
+		_, err = e.bc.CreateClaim(pc, &budgetv1.CreateClaimRequest{Parent: "providers/neurocoach", Claim: sessionClaim("ref-orphan", "PAID-1", 1), RequestId: "rq-c"})
+		wantReason(t, "claim on a paid number", err, "DUPLICATE_INVOICE_NUMBER")
+		_, err = e.bc.CreateClaim(pc, &budgetv1.CreateClaimRequest{Parent: "providers/neurocoach", Claim: sessionClaim("ref-orphan", "NEW-1", 1), RequestId: "rq-d"})
+		wantReason(t, "claim on a young orphan", err, "DUPLICATE_INVOICE_NUMBER")
+		if paid.GetAmountCents() != 9000 || e.spends(t, b) != 2 {
+			t.Errorf("SPEND entries = %d; want 2 (PAID-1, OLD-1)", e.spends(t, b))
 		}
 	})
 }

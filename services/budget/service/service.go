@@ -73,7 +73,15 @@ type Deps struct {
 	// (POLKU_BUDGET_ALERT_INTERVAL). 0 means DefaultAlertInterval; negative
 	// is an error.
 	AlertInterval time.Duration
+	// ReservationGrace is how old an invoice-number reservation without its
+	// claim must be before the reconciliation worker frees the number
+	// (POLKU_BUDGET_RESERVATION_GRACE). 0 means DefaultReservationGrace;
+	// negative is an error. The worker runs every grace/3.
+	ReservationGrace time.Duration
 }
+
+// DefaultReservationGrace is 15 minutes, far beyond any request's deadline.
+const DefaultReservationGrace = app.DefaultReservationGrace
 
 // DefaultExpiryAlertDays is the expiry alert horizon: 30 days.
 const DefaultExpiryAlertDays = app.DefaultExpiryAlertDays
@@ -90,6 +98,7 @@ type Service struct {
 	app      *app.Service
 	api      *grpcapi.Server
 	interval time.Duration
+	grace    time.Duration
 }
 
 // New builds the service.
@@ -100,8 +109,12 @@ func New(d Deps) (*Service, error) {
 	if d.Store.Shards() != Shards {
 		return nil, errors.New("budget: store namespace must have the service's shard count")
 	}
-	if d.ExpiryAlertDays < 0 || d.AlertInterval < 0 {
-		return nil, errors.New("budget: the expiry alert horizon and the alert interval must not be negative")
+	if d.ExpiryAlertDays < 0 || d.AlertInterval < 0 || d.ReservationGrace < 0 {
+		return nil, errors.New("budget: the expiry alert horizon, the alert interval and the reservation grace must not be negative")
+	}
+	grace := d.ReservationGrace
+	if grace == 0 {
+		grace = DefaultReservationGrace
 	}
 	interval := d.AlertInterval
 	if interval == 0 {
@@ -120,7 +133,7 @@ func New(d Deps) (*Service, error) {
 	}
 	a := app.New(repo.New(d.Store), &peers.Clients{C: d.Clients}, &peers.Assessment{C: d.Assessment},
 		app.Config{AuthorityLimitCents: limit, ReallocationLimitBasisPoints: realloc, ExpiryAlertDays: d.ExpiryAlertDays}, d.Telemetry.Tracer(Name), d.Logger)
-	return &Service{app: a, api: grpcapi.New(a, d.Logger), interval: interval}, nil
+	return &Service{app: a, api: grpcapi.New(a, d.Logger), interval: interval, grace: grace}, nil
 }
 
 // Register adds the gRPC service to a server.
@@ -129,14 +142,24 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 }
 
 // RunWorkers runs the service's background work until ctx ends: the
-// expiring-with-money-left alert scan every AlertInterval. Safe to run in
-// every replica at once (each alert is raised once per budget period).
+// expiring-with-money-left alert scan every AlertInterval, and the
+// invoice-reservation reconciliation every ReservationGrace/3. Safe to run in
+// every replica at once (each alert is raised once per budget period; each
+// orphan is cleared by compare-and-set).
 func (s *Service) RunWorkers(ctx context.Context) error {
-	err := s.app.RunExpiryAlerts(ctx, s.interval)
-	if errors.Is(err, context.Canceled) {
+	done := make(chan error, 1)
+	go func() { done <- s.app.RunReconciliation(ctx, s.grace/3, s.grace) }()
+	err := errors.Join(s.app.RunExpiryAlerts(ctx, s.interval), <-done)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
+}
+
+// ReconcileReservations runs one reconciliation pass now and returns how many
+// orphaned invoice-number reservations it freed (tests, operations).
+func (s *Service) ReconcileReservations(ctx context.Context) (int, error) {
+	return s.app.ReconcileReservations(ctx, s.grace)
 }
 
 // AlertExpiring runs one expiry alert pass now and returns how many alerts it

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/config"
@@ -37,6 +38,10 @@ func run(ctx context.Context, env *config.Env) error {
 	if alertInterval <= 0 {
 		env.Fail(errors.New("POLKU_BUDGET_ALERT_INTERVAL must be a positive duration"))
 	}
+	grace := env.Duration("POLKU_BUDGET_RESERVATION_GRACE", service.DefaultReservationGrace)
+	if grace < time.Minute {
+		env.Fail(errors.New("POLKU_BUDGET_RESERVATION_GRACE must be at least 1m (far longer than any request runs)"))
+	}
 	p, err := boot.Start(ctx, env, service.Name)
 	if err != nil {
 		return err
@@ -57,7 +62,7 @@ func run(ctx context.Context, env *config.Env) error {
 	st := p.Stores.Namespace(service.Namespace, service.Shards)
 	svc, err := service.New(service.Deps{
 		Store: st, Telemetry: p.Telemetry, Logger: p.Log, AuthorityLimitCents: limit, ReallocationLimitBasisPoints: realloc,
-		ExpiryAlertDays: expiryDays, AlertInterval: alertInterval,
+		ExpiryAlertDays: expiryDays, AlertInterval: alertInterval, ReservationGrace: grace,
 		Clients:    clientsv1.NewClientsServiceClient(clientsConn),
 		Catalogue:  cataloguev1.NewCatalogueServiceClient(catalogueConn),
 		Assessment: assessmentv1.NewAssessmentServiceClient(assessmentConn),

@@ -451,6 +451,12 @@ func (w *Write) MoreEntry(budgetID string, e ledger.Entry) *Write { return w.Ent
 // wins), then writes the Claim and the SPEND in the client's shard; when that
 // write is refused the reservation is deleted (compare-and-set) so the number
 // can be used again.
+//
+// Every reservation write also adds an entry to the shard's pending index
+// (sort key: the reservation's time, id: <provider id>|<invoice>), which the
+// reconciliation worker reads to find reservations orphaned by a crash
+// between the two steps. The worker removes each entry once it has decided.
+const pendingIndex = "resv:pending"
 
 // Reservation is who holds an invoice number.
 type Reservation struct {
@@ -498,7 +504,7 @@ func (r *Repo) Reserve(ctx context.Context, provider, invoice string, res Reserv
 	key, shard := reservationKey(provider, invoice), ReservationShard(provider)
 	for range 20 {
 		var b store.Batch
-		err := r.st.Commit(ctx, shard, b.Create(key, mustJSON(res)))
+		err := r.st.Commit(ctx, shard, b.Create(key, mustJSON(res)).IndexAdd(pendingIndex, TimeKey(res.Time), pendingID(provider, invoice)))
 		if err == nil {
 			return 1, nil
 		}
@@ -516,7 +522,7 @@ func (r *Repo) Reserve(ctx context.Context, provider, invoice string, res Reserv
 			return 0, ErrReserved
 		}
 		b = store.Batch{}
-		err = r.st.Commit(ctx, shard, b.Put(key, mustJSON(res), v))
+		err = r.st.Commit(ctx, shard, b.Put(key, mustJSON(res), v).IndexAdd(pendingIndex, TimeKey(res.Time), pendingID(provider, invoice)))
 		if err == nil {
 			return v + 1, nil
 		}
@@ -536,4 +542,50 @@ func (r *Repo) Release(ctx context.Context, provider, invoice string, version in
 		return false, nil
 	}
 	return err == nil, err
+}
+
+func pendingID(provider, invoice string) string {
+	return providerID(provider) + "|" + NormaliseInvoice(invoice)
+}
+
+// Pending is a pending-index entry: a reservation to be checked.
+type Pending struct {
+	Shard    int
+	Entry    store.IndexEntry
+	Provider string // providers/<id>
+	Invoice  string
+	Time     string // the reservation time it was written for (TimeKey)
+}
+
+// PendingBefore lists a shard's pending entries written before the time key
+// (oldest first, at most limit).
+func (r *Repo) PendingBefore(ctx context.Context, shard int, before string, limit int) ([]Pending, error) {
+	entries, err := r.st.Scan(ctx, shard, pendingIndex, store.IndexQuery{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Pending, 0, len(entries))
+	for _, e := range entries {
+		if e.SortKey >= before {
+			break
+		}
+		prov, inv, _ := strings.Cut(e.ID, "|")
+		out = append(out, Pending{Shard: shard, Entry: e, Provider: "providers/" + prov, Invoice: inv, Time: e.SortKey})
+	}
+	return out, nil
+}
+
+// Settle removes a pending entry and, when version > 0, deletes the orphaned
+// reservation at that version in the same batch (a reservation taken over by
+// a retry meanwhile is not deleted: ErrConflict).
+func (r *Repo) Settle(ctx context.Context, p Pending, version int64) error {
+	var b store.Batch
+	if version > 0 {
+		b.Delete(reservationKey(p.Provider, p.Invoice), version)
+	}
+	err := r.st.Commit(ctx, p.Shard, b.IndexRemove(pendingIndex, p.Entry.SortKey, p.Entry.ID))
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return ErrConflict
+	}
+	return err
 }
