@@ -2,7 +2,9 @@ package k8s
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -324,6 +326,10 @@ func checkComponents(t *testing.T, r *rendered) {
 				}
 			} else if p.GRPC == nil || p.GRPC.Port != port {
 				t.Errorf("%s: %s probe must be gRPC health on %d", name, kind, port)
+			} else if got, want := deref(p.GRPC.Service, ""), map[string]string{"liveness": livenessService(t), "readiness": ""}[kind]; got != want {
+				// Readiness ("") follows the store; liveness must not, or a Redis
+				// outage restarts every pod.
+				t.Errorf("%s: %s probe asks health service %q, want %q", name, kind, got, want)
 			}
 		}
 		found := false
@@ -350,6 +356,21 @@ func checkComponents(t *testing.T, r *rendered) {
 			t.Errorf("Deployment %s: no Service %q selecting it", name, c)
 		}
 	}
+}
+
+// livenessService is the health name the servers keep SERVING through a store
+// outage, read from platform/grpcserver so the probes cannot drift from it.
+func livenessService(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "..", "platform", "grpcserver", "grpcserver.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`const LivenessService = "([^"]+)"`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("platform/grpcserver/grpcserver.go: const LivenessService not found")
+	}
+	return string(m[1])
 }
 
 // checkServices: every Service selects the pods of a Deployment or StatefulSet and
