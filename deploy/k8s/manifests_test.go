@@ -32,6 +32,9 @@ var components = map[string]int32{
 	"referral":   9105,
 }
 
+// metricsPort is where every component serves Prometheus /metrics.
+const metricsPort = 9090
+
 // services are the components that keep data in Redis (all but the gateway).
 var services = []string{"clients", "assessment", "budget", "catalogue", "referral"}
 
@@ -332,6 +335,7 @@ func checkComponents(t *testing.T, r *rendered) {
 				t.Errorf("%s: %s probe asks health service %q, want %q", name, kind, got, want)
 			}
 		}
+		checkMetrics(t, name, d.Spec.Template.Annotations, ctr)
 		found := false
 		for _, p := range r.pdbs {
 			s, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
@@ -371,6 +375,25 @@ func livenessService(t *testing.T) string {
 		t.Fatal("platform/grpcserver/grpcserver.go: const LivenessService not found")
 	}
 	return string(m[1])
+}
+
+// checkMetrics: the container exposes the metrics port and the pod's scrape
+// annotations point at it.
+func checkMetrics(t *testing.T, name string, ann map[string]string, ctr corev1.Container) {
+	t.Helper()
+	found := false
+	for _, p := range ctr.Ports {
+		found = found || p.Name == "metrics" && p.ContainerPort == metricsPort
+	}
+	if !found {
+		t.Errorf("%s: no container port metrics %d", name, metricsPort)
+	}
+	want := map[string]string{"prometheus.io/scrape": "true", "prometheus.io/port": fmt.Sprint(metricsPort), "prometheus.io/path": "/metrics"}
+	for k, v := range want {
+		if ann[k] != v {
+			t.Errorf("%s: pod annotation %s = %q, want %q", name, k, ann[k], v)
+		}
+	}
 }
 
 // checkServices: every Service selects the pods of a Deployment or StatefulSet and
@@ -432,6 +455,9 @@ func checkConfig(t *testing.T, r *rendered) {
 	}
 	if got, want := cm.Data["POLKU_TIMELINE_SOURCES"], "catalogue:8,assessment:16,budget:16,referral:16"; got != want {
 		t.Errorf("ConfigMap POLKU_TIMELINE_SOURCES = %q, want %q (the stores polku dev feeds the timeline from)", got, want)
+	}
+	if got, want := cm.Data["POLKU_METRICS_ADDR"], fmt.Sprintf(":%d", metricsPort); got != want {
+		t.Errorf("ConfigMap POLKU_METRICS_ADDR = %q, want %q (the metrics container port)", got, want)
 	}
 	for k := range cm.Data {
 		if slices.Contains(secretEnv, k) || strings.HasSuffix(k, "_KEY") || strings.HasSuffix(k, "_PASSWORD") || strings.Contains(k, "TOKEN") {
@@ -541,6 +567,7 @@ func expectedEdges(r *rendered, redis string, redisPorts []string) map[edge]bool
 	}
 	for c := range components {
 		want[edge{"polku-" + c, "otel-collector", "TCP/4317"}] = true
+		want[edge{"prometheus", "polku-" + c, fmt.Sprintf("TCP/%d", metricsPort)}] = true
 	}
 	for _, w := range r.workloads() {
 		name := w.template.Labels["app.kubernetes.io/name"]
@@ -601,6 +628,8 @@ func checkEdges(t *testing.T, r *rendered, want map[edge]bool) {
 					out = append(out, "kube-dns")
 				case "kubernetes.io/metadata.name=polku-observability app.kubernetes.io/name=otel-collector":
 					out = append(out, "otel-collector")
+				case "kubernetes.io/metadata.name=monitoring app.kubernetes.io/name=prometheus":
+					out = append(out, "prometheus")
 				default:
 					out = append(out, "ns("+ns+")/pods("+pod+")")
 				}
