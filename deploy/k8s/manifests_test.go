@@ -47,7 +47,7 @@ var calls = map[string][]string{
 }
 
 // secretEnv must come from a Secret (secretKeyRef), never from the ConfigMap.
-var secretEnv = []string{"POLKU_PIC_KEY", "POLKU_REDIS_PASSWORD", "POLKU_JWKS_URL", "POLKU_JWT_ISSUER", "POLKU_JWT_AUDIENCE"}
+var secretEnv = []string{"POLKU_PIC_KEY", "POLKU_PIC_OLD_KEYS", "POLKU_REDIS_PASSWORD", "POLKU_JWKS_URL", "POLKU_JWT_ISSUER", "POLKU_JWT_AUDIENCE"}
 
 // rendered holds the strictly decoded objects of one kustomization.
 type rendered struct {
@@ -475,7 +475,7 @@ func checkConfig(t *testing.T, r *rendered) {
 			want = append(want, "POLKU_REDIS_PASSWORD")
 		}
 		if d.Name == "polku-clients" {
-			want = append(want, "POLKU_PIC_KEY")
+			want = append(want, "POLKU_PIC_KEY", "POLKU_PIC_OLD_KEYS")
 		}
 		for _, k := range want {
 			if e, ok := env[k]; !ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
