@@ -27,7 +27,7 @@ help:
 	@echo "make check-generated  fail if generated code is stale"
 	@echo "make build            build binaries into bin/"
 	@echo "make bench            benchmarks: catalogue search, budget commits, REST send-referral vs a health check"
-	@echo "make images           container images of every component (needs docker or podman and BASE_IMAGE)"
+	@echo "make images           container images of every component (podman or docker; BASE_IMAGE, or IMAGE_BUILD=host)"
 	@echo "make clean            remove .data/, bin/ and .bin/"
 
 run:
@@ -38,24 +38,45 @@ test:
 	# deploy/k8s is its own module outside go.work (Kubernetes dependencies stay out of the services)
 	cd deploy/k8s && GOWORK=off go test -count=1 ./...
 
-# Container images, one per component, from deploy/Containerfile. Needs docker or
-# podman (CONTAINER_ENGINE=podman) and BASE_IMAGE: a static, shell-less, non-root
-# base image from the region's registry. Tags: $(IMAGE_PREFIX)/<component>:$(VERSION).
+# Container images, one per component. Needs podman or docker (CONTAINER_ENGINE;
+# default: podman when installed, else docker). Tags: $(IMAGE_PREFIX)/<component>:$(VERSION).
+#   IMAGE_BUILD=container (default): deploy/Containerfile, compiled in a Go image
+#     (GO_IMAGE) onto BASE_IMAGE, a static, shell-less, non-root base from the
+#     region's registry.
+#   IMAGE_BUILD=host: compiled here (CGO_ENABLED=0, GOARCH=$(IMAGE_GOARCH)) and put
+#     FROM scratch with the host's CA bundle (deploy/Containerfile.scratch); pulls nothing.
 IMAGE_PREFIX ?= polku
 IMAGE_COMPONENTS := gateway clients assessment budget catalogue referral
+IMAGE_BUILD ?= container
+IMAGE_GOARCH ?= $(shell go env GOARCH)
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 images:
-	@engine="$${CONTAINER_ENGINE:-docker}"; \
+	@engine="$${CONTAINER_ENGINE:-$$(command -v podman >/dev/null 2>&1 && echo podman || echo docker)}"; \
 	if ! command -v "$$engine" >/dev/null 2>&1 || ! "$$engine" info >/dev/null 2>&1; then \
 		echo "make images: no usable container engine '$$engine' (not installed, or its daemon is not running); install docker or podman, or set CONTAINER_ENGINE" >&2; exit 1; fi; \
-	if [ -z "$(BASE_IMAGE)" ]; then \
-		echo "make images: set BASE_IMAGE to a static, shell-less, non-root base image from the region's registry" >&2; exit 1; fi; \
-	for c in $(IMAGE_COMPONENTS); do \
-		echo "building $(IMAGE_PREFIX)/$$c:$(VERSION)"; \
-		DOCKER_BUILDKIT=1 "$$engine" build -f deploy/Containerfile \
-			--build-arg COMPONENT=$$c --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
-			--build-arg BASE_IMAGE="$(BASE_IMAGE)" $(if $(GO_IMAGE),--build-arg GO_IMAGE="$(GO_IMAGE)") \
-			-t $(IMAGE_PREFIX)/$$c:$(VERSION) . || exit 1; \
-	done
+	case "$(IMAGE_BUILD)" in \
+	host) \
+		[ -r "$(CA_BUNDLE)" ] || { echo "make images: no CA bundle at $(CA_BUNDLE) (set CA_BUNDLE)" >&2; exit 1; }; \
+		rm -rf .images && mkdir -p .images && cp "$(CA_BUNDLE)" .images/ca-certificates.crt; \
+		for c in $(IMAGE_COMPONENTS); do \
+			pkg=./services/$$c/cmd/$$c; [ $$c = gateway ] && pkg=./gateway/cmd/gateway; \
+			echo "building $(IMAGE_PREFIX)/$$c:$(VERSION) (host binary, FROM scratch)"; \
+			CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_GOARCH) go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o .images/$$c/app $$pkg || exit 1; \
+			"$$engine" build -f deploy/Containerfile.scratch --build-arg COMPONENT=$$c --build-arg VERSION=$(VERSION) \
+				-t $(IMAGE_PREFIX)/$$c:$(VERSION) .images || exit 1; \
+		done ;; \
+	container) \
+		if [ -z "$(BASE_IMAGE)" ]; then \
+			echo "make images: set BASE_IMAGE to a static, shell-less, non-root base image from the region's registry (or IMAGE_BUILD=host)" >&2; exit 1; fi; \
+		for c in $(IMAGE_COMPONENTS); do \
+			echo "building $(IMAGE_PREFIX)/$$c:$(VERSION)"; \
+			DOCKER_BUILDKIT=1 "$$engine" build -f deploy/Containerfile \
+				--build-arg COMPONENT=$$c --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+				--build-arg BASE_IMAGE="$(BASE_IMAGE)" $(if $(GO_IMAGE),--build-arg GO_IMAGE="$(GO_IMAGE)") \
+				-t $(IMAGE_PREFIX)/$$c:$(VERSION) . || exit 1; \
+		done ;; \
+	*) echo "make images: IMAGE_BUILD must be container or host" >&2; exit 1 ;; \
+	esac
 
 tools: $(BIN)/buf
 $(BIN)/buf: tools/go.mod tools/go.sum

@@ -2,7 +2,9 @@ package k8s
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -30,6 +32,9 @@ var components = map[string]int32{
 	"referral":   9105,
 }
 
+// metricsPort is where every component serves Prometheus /metrics.
+const metricsPort = 9090
+
 // services are the components that keep data in Redis (all but the gateway).
 var services = []string{"clients", "assessment", "budget", "catalogue", "referral"}
 
@@ -42,7 +47,7 @@ var calls = map[string][]string{
 }
 
 // secretEnv must come from a Secret (secretKeyRef), never from the ConfigMap.
-var secretEnv = []string{"POLKU_PIC_KEY", "POLKU_REDIS_PASSWORD", "POLKU_JWKS_URL", "POLKU_JWT_ISSUER", "POLKU_JWT_AUDIENCE"}
+var secretEnv = []string{"POLKU_PIC_KEY", "POLKU_PIC_OLD_KEYS", "POLKU_REDIS_PASSWORD", "POLKU_JWKS_URL", "POLKU_JWT_ISSUER", "POLKU_JWT_AUDIENCE"}
 
 // rendered holds the strictly decoded objects of one kustomization.
 type rendered struct {
@@ -324,8 +329,13 @@ func checkComponents(t *testing.T, r *rendered) {
 				}
 			} else if p.GRPC == nil || p.GRPC.Port != port {
 				t.Errorf("%s: %s probe must be gRPC health on %d", name, kind, port)
+			} else if got, want := deref(p.GRPC.Service, ""), map[string]string{"liveness": livenessService(t), "readiness": ""}[kind]; got != want {
+				// Readiness ("") follows the store; liveness must not, or a Redis
+				// outage restarts every pod.
+				t.Errorf("%s: %s probe asks health service %q, want %q", name, kind, got, want)
 			}
 		}
+		checkMetrics(t, name, d.Spec.Template.Annotations, ctr)
 		found := false
 		for _, p := range r.pdbs {
 			s, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
@@ -348,6 +358,40 @@ func checkComponents(t *testing.T, r *rendered) {
 		}
 		if !found {
 			t.Errorf("Deployment %s: no Service %q selecting it", name, c)
+		}
+	}
+}
+
+// livenessService is the health name the servers keep SERVING through a store
+// outage, read from platform/grpcserver so the probes cannot drift from it.
+func livenessService(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "..", "platform", "grpcserver", "grpcserver.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`const LivenessService = "([^"]+)"`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("platform/grpcserver/grpcserver.go: const LivenessService not found")
+	}
+	return string(m[1])
+}
+
+// checkMetrics: the container exposes the metrics port and the pod's scrape
+// annotations point at it.
+func checkMetrics(t *testing.T, name string, ann map[string]string, ctr corev1.Container) {
+	t.Helper()
+	found := false
+	for _, p := range ctr.Ports {
+		found = found || p.Name == "metrics" && p.ContainerPort == metricsPort
+	}
+	if !found {
+		t.Errorf("%s: no container port metrics %d", name, metricsPort)
+	}
+	want := map[string]string{"prometheus.io/scrape": "true", "prometheus.io/port": fmt.Sprint(metricsPort), "prometheus.io/path": "/metrics"}
+	for k, v := range want {
+		if ann[k] != v {
+			t.Errorf("%s: pod annotation %s = %q, want %q", name, k, ann[k], v)
 		}
 	}
 }
@@ -412,6 +456,9 @@ func checkConfig(t *testing.T, r *rendered) {
 	if got, want := cm.Data["POLKU_TIMELINE_SOURCES"], "catalogue:8,assessment:16,budget:16,referral:16"; got != want {
 		t.Errorf("ConfigMap POLKU_TIMELINE_SOURCES = %q, want %q (the stores polku dev feeds the timeline from)", got, want)
 	}
+	if got, want := cm.Data["POLKU_METRICS_ADDR"], fmt.Sprintf(":%d", metricsPort); got != want {
+		t.Errorf("ConfigMap POLKU_METRICS_ADDR = %q, want %q (the metrics container port)", got, want)
+	}
 	for k := range cm.Data {
 		if slices.Contains(secretEnv, k) || strings.HasSuffix(k, "_KEY") || strings.HasSuffix(k, "_PASSWORD") || strings.Contains(k, "TOKEN") {
 			t.Errorf("ConfigMap holds %s: it belongs in a Secret", k)
@@ -428,7 +475,7 @@ func checkConfig(t *testing.T, r *rendered) {
 			want = append(want, "POLKU_REDIS_PASSWORD")
 		}
 		if d.Name == "polku-clients" {
-			want = append(want, "POLKU_PIC_KEY")
+			want = append(want, "POLKU_PIC_KEY", "POLKU_PIC_OLD_KEYS")
 		}
 		for _, k := range want {
 			if e, ok := env[k]; !ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
@@ -520,6 +567,7 @@ func expectedEdges(r *rendered, redis string, redisPorts []string) map[edge]bool
 	}
 	for c := range components {
 		want[edge{"polku-" + c, "otel-collector", "TCP/4317"}] = true
+		want[edge{"prometheus", "polku-" + c, fmt.Sprintf("TCP/%d", metricsPort)}] = true
 	}
 	for _, w := range r.workloads() {
 		name := w.template.Labels["app.kubernetes.io/name"]
@@ -580,6 +628,8 @@ func checkEdges(t *testing.T, r *rendered, want map[edge]bool) {
 					out = append(out, "kube-dns")
 				case "kubernetes.io/metadata.name=polku-observability app.kubernetes.io/name=otel-collector":
 					out = append(out, "otel-collector")
+				case "kubernetes.io/metadata.name=monitoring app.kubernetes.io/name=prometheus":
+					out = append(out, "prometheus")
 				default:
 					out = append(out, "ns("+ns+")/pods("+pod+")")
 				}

@@ -42,6 +42,8 @@ type Common struct {
 	JWTPublicKeyFile string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// MetricsAddr, when set, serves Prometheus /metrics there (":9090").
+	MetricsAddr string
 	// ShutdownDrain is how long a stopping service stays up after turning
 	// unready, so traffic moves away before it stops accepting calls.
 	ShutdownDrain time.Duration
@@ -60,6 +62,7 @@ func LoadCommon(e *config.Env) Common {
 		JWKSURL:          e.String("POLKU_JWKS_URL", ""),
 		JWTPublicKeyFile: e.String("POLKU_JWT_PUBLIC_KEY_FILE", ""),
 		LogLevel:         e.String("POLKU_LOG_LEVEL", "info"),
+		MetricsAddr:      e.String("POLKU_METRICS_ADDR", ""),
 		ShutdownDrain:    e.Duration("POLKU_SHUTDOWN_DRAIN", 5*time.Second),
 	}
 	for _, a := range strings.Split(e.String("POLKU_REDIS_ADDRS", "127.0.0.1:6379"), ",") {

@@ -49,7 +49,10 @@ type Process struct {
 	Telemetry *telemetry.Providers
 	Stores    *Stores
 	Verifier  *auth.Verifier
-	closers   []func() error
+	// Metrics is the Prometheus endpoint Serve runs when POLKU_METRICS_ADDR is
+	// set; nil otherwise.
+	Metrics *telemetry.Scrape
+	closers []func() error
 }
 
 // Start reads the common settings from env, reports every bad variable read so
@@ -61,7 +64,10 @@ func Start(ctx context.Context, env *config.Env, serviceName string) (*Process, 
 		return nil, err
 	}
 	p := &Process{Name: serviceName, Common: common, Log: logging.New(os.Stdout, common.LogLevel, serviceName)}
-	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: serviceName, ServiceVersion: version.Version})
+	if common.MetricsAddr != "" {
+		p.Metrics = telemetry.NewScrape()
+	}
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: serviceName, ServiceVersion: version.Version, Scrape: p.Metrics})
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
@@ -106,9 +112,20 @@ func (p *Process) Serve(ctx context.Context, addr string, ready func(context.Con
 	if err != nil {
 		return err
 	}
+	var mlis net.Listener
+	if p.Metrics != nil {
+		if mlis, err = net.Listen("tcp", p.Common.MetricsAddr); err != nil {
+			lis.Close()
+			return fmt.Errorf("POLKU_METRICS_ADDR: %w", err)
+		}
+		p.Log.Info("metrics", "addr", mlis.Addr().String(), "path", telemetry.MetricsPath)
+	}
 	p.Log.Info("serving", "addr", lis.Addr().String(), "store", p.Common.Store, "version", version.Version)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, lis) })
+	if mlis != nil {
+		g.Go(func() error { return telemetry.ServeMetrics(gctx, mlis, p.Metrics) })
+	}
 	for _, w := range workers {
 		g.Go(func() error { return w(gctx) })
 	}

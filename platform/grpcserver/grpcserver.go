@@ -3,6 +3,13 @@
 // default deadline, the caller's interceptors (authentication), the standard
 // health service driven by a readiness check, server reflection, and a graceful
 // stop when the context ends.
+//
+// Health answers two questions under separate service names. Readiness ("" and
+// every registered service name) follows the Ready check, so a store outage takes
+// the pod out of the load balancer. Liveness (LivenessService) stays SERVING while
+// the process serves and turns NOT_SERVING only on shutdown: restarting a pod
+// does not bring Redis back, so a store outage must not make Kubernetes restart
+// every pod. A wedged process fails liveness by not answering at all.
 package grpcserver
 
 import (
@@ -25,6 +32,9 @@ import (
 
 	"github.com/polku-hb/polku/platform/telemetry"
 )
+
+// LivenessService is the health service name the liveness probe asks for.
+const LivenessService = "liveness"
 
 // Options configure a Server. Name and Logger are required.
 type Options struct {
@@ -123,6 +133,7 @@ func (s *Server) GRPC() *grpc.Server { return s.grpc }
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.health.SetServingStatus(LivenessService, healthpb.HealthCheckResponse_SERVING)
 	s.setServing(s.check(ctx))
 
 	done := make(chan struct{})
@@ -135,7 +146,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 			case <-ctx.Done():
 				// Unready first, then drain, then refuse new calls and let the
 				// open ones finish within the grace period.
-				s.health.Shutdown() // everything NOT_SERVING from now on
+				s.health.Shutdown() // everything, liveness too, NOT_SERVING from now on
 				time.Sleep(s.opts.DrainDelay)
 				stopped := make(chan struct{})
 				go func() { s.grpc.GracefulStop(); close(stopped) }()
@@ -174,6 +185,8 @@ func (s *Server) check(ctx context.Context) bool {
 	return true
 }
 
+// setServing sets readiness: the overall status and each service's; liveness is
+// left alone.
 func (s *Server) setServing(ok bool) {
 	st := healthpb.HealthCheckResponse_NOT_SERVING
 	if ok {

@@ -56,6 +56,54 @@ func TestHealthFollowsReadiness(t *testing.T) {
 	waitStatus(t, hc, healthpb.HealthCheckResponse_SERVING)
 }
 
+// A store outage makes the server unready but not dead: Kubernetes stops routing
+// to it without restarting it. Stopping turns liveness NOT_SERVING too.
+func TestStoreDownLeavesLivenessServing(t *testing.T) {
+	var ready atomic.Bool
+	ready.Store(true)
+	s := New(Options{Name: "test", Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), ReadyInterval: 20 * time.Millisecond,
+		DrainDelay: 500 * time.Millisecond,
+		Ready: func(context.Context) error {
+			if ready.Load() {
+				return nil
+			}
+			return errors.New("store down")
+		}})
+	s.GRPC().RegisterService(slowDesc(0), struct{}{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { _ = s.Serve(ctx, lis) }()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+
+	expect := func(phase string, want map[string]healthpb.HealthCheckResponse_ServingStatus) {
+		t.Helper()
+		for svc, st := range want {
+			waitService(t, hc, svc, st)
+		}
+		t.Logf("%s: %v", phase, want)
+	}
+	up, down := healthpb.HealthCheckResponse_SERVING, healthpb.HealthCheckResponse_NOT_SERVING
+	expect("store up", map[string]healthpb.HealthCheckResponse_ServingStatus{"": up, "test.Slow": up, LivenessService: up})
+	ready.Store(false)
+	expect("store down", map[string]healthpb.HealthCheckResponse_ServingStatus{"": down, "test.Slow": down, LivenessService: up})
+	// Liveness stays SERVING through several more readiness checks, not just the first.
+	time.Sleep(100 * time.Millisecond)
+	expect("store still down", map[string]healthpb.HealthCheckResponse_ServingStatus{"": down, LivenessService: up})
+	ready.Store(true)
+	expect("store back", map[string]healthpb.HealthCheckResponse_ServingStatus{"": up, "test.Slow": up, LivenessService: up})
+	stop()
+	expect("stopping", map[string]healthpb.HealthCheckResponse_ServingStatus{"": down, LivenessService: down})
+}
+
 func TestServeReturnsOnCancel(t *testing.T) {
 	hc, _, cancel, errc := start(t, Options{})
 	waitStatus(t, hc, healthpb.HealthCheckResponse_SERVING)
@@ -90,14 +138,20 @@ func TestPanicBecomesInternalWithoutDetails(t *testing.T) {
 
 func waitStatus(t *testing.T, hc healthpb.HealthClient, want healthpb.HealthCheckResponse_ServingStatus) {
 	t.Helper()
+	waitService(t, hc, "", want)
+}
+
+// waitService waits until the health status of one service name is want.
+func waitService(t *testing.T, hc healthpb.HealthClient, service string, want healthpb.HealthCheckResponse_ServingStatus) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{})
+		resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{Service: service})
 		if err == nil && resp.GetStatus() == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("health = %v, %v; want %v", resp.GetStatus(), err, want)
+			t.Fatalf("health(%q) = %v, %v; want %v", service, resp.GetStatus(), err, want)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -4,6 +4,9 @@
 // being installed as process globals: the all-in-one runs every service in one
 // process, and each must report under its own service.name.
 //
+// Metrics can also be scraped: a Scrape (see scrape.go) serves every service of
+// the process on one Prometheus /metrics endpoint.
+//
 // Export is OTLP over gRPC when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces/metrics
 // specific variant) is set; the exporter itself honours the standard OTEL_* variables
 // (headers, TLS, timeout). Without an endpoint spans are still made (so trace ids
@@ -36,6 +39,9 @@ type Config struct {
 	SpanExporter sdktrace.SpanExporter
 	// MetricReader, when set, replaces OTLP metric export (tests).
 	MetricReader sdkmetric.Reader
+	// Scrape, when set, also exposes this service's metrics on that Prometheus
+	// endpoint (beside OTLP export, if configured).
+	Scrape *Scrape
 }
 
 // Providers are one service's tracer and meter providers and the propagator.
@@ -89,6 +95,13 @@ func Setup(ctx context.Context, cfg Config) (*Providers, error) {
 			return nil, err
 		}
 		mopts = append(mopts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)))
+	}
+	if cfg.Scrape != nil {
+		r, err := cfg.Scrape.reader()
+		if err != nil {
+			return nil, err
+		}
+		mopts = append(mopts, sdkmetric.WithReader(r))
 	}
 
 	return &Providers{

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -41,7 +42,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	log := logging.New(os.Stdout, common.LogLevel, gateway.Name)
-	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: gateway.Name, ServiceVersion: version.Version})
+	var metrics *telemetry.Scrape
+	if common.MetricsAddr != "" {
+		metrics = telemetry.NewScrape()
+	}
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: gateway.Name, ServiceVersion: version.Version, Scrape: metrics})
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
@@ -60,7 +65,21 @@ func run(ctx context.Context) error {
 	}
 	defer gw.Close()
 	srv := gw.Server(cfg.Addr)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if metrics != nil {
+		// On its own port, so the public listener never exposes metrics.
+		mlis, err := net.Listen("tcp", common.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("POLKU_METRICS_ADDR: %w", err)
+		}
+		log.Info("metrics", "addr", mlis.Addr().String(), "path", telemetry.MetricsPath)
+		go func() {
+			// nil means ctx ended: the shutdown below is under way.
+			if err := telemetry.ServeMetrics(ctx, mlis, metrics); err != nil {
+				errc <- err
+			}
+		}()
+	}
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("serving", "addr", cfg.Addr, "version", version.Version)
 	select {

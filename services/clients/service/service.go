@@ -6,8 +6,11 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -34,6 +37,29 @@ const (
 // ParseKey decodes POLKU_PIC_KEY: 32 bytes, base64 encoded.
 func ParseKey(b64 string) ([]byte, error) { return protect.ParseKey(b64) }
 
+// ParseOldKeys decodes POLKU_PIC_OLD_KEYS: "<version>:<base64 key>" pairs,
+// comma-separated, versions 1-255.
+func ParseOldKeys(s string) (map[byte][]byte, error) {
+	out := map[byte][]byte{}
+	for _, pair := range strings.Split(s, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		v, b64, ok := strings.Cut(pair, ":")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 1 || n > 255 {
+			return nil, fmt.Errorf("%q: want <version 1-255>:<base64 key>", v)
+		}
+		if _, dup := out[byte(n)]; dup {
+			return nil, fmt.Errorf("version %d given twice", n)
+		}
+		if out[byte(n)], err = protect.ParseKey(b64); err != nil {
+			return nil, fmt.Errorf("version %d: %w", n, err)
+		}
+	}
+	return out, nil
+}
+
 // NewKey makes a random identity-code master key, base64 encoded (dev setups).
 func NewKey() string { return protect.NewKey() }
 
@@ -41,10 +67,14 @@ func NewKey() string { return protect.NewKey() }
 type Deps struct {
 	// Store is the "clients" namespace (Namespace, Shards).
 	Store store.Store
-	// PICKey is the 32-byte master key protecting identity codes.
-	PICKey    []byte
-	Telemetry *telemetry.Providers
-	Logger    *slog.Logger
+	// PICKey is the 32-byte master key protecting identity codes; it seals new
+	// codes under PICKeyVersion (0 means 1).
+	PICKey        []byte
+	PICKeyVersion byte
+	// PICOldKeys are earlier keys by version: codes they sealed still open.
+	PICOldKeys map[byte][]byte
+	Telemetry  *telemetry.Providers
+	Logger     *slog.Logger
 }
 
 // Service is a ready clients service.
@@ -62,7 +92,16 @@ func New(d Deps) (*Service, error) {
 	if d.Store.Shards() != Shards {
 		return nil, errors.New("clients: store namespace must have the service's shard count")
 	}
-	box, err := protect.New(d.PICKey)
+	ring := map[byte][]byte{}
+	for v, k := range d.PICOldKeys {
+		ring[v] = k
+	}
+	current := max(d.PICKeyVersion, 1)
+	if _, dup := ring[current]; dup {
+		return nil, fmt.Errorf("clients: identity-code key version %d is both current and old", current)
+	}
+	ring[current] = d.PICKey
+	box, err := protect.NewRing(current, ring)
 	if err != nil {
 		return nil, err
 	}

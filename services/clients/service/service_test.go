@@ -52,12 +52,19 @@ func stores(t *testing.T, run func(t *testing.T, st store.Store)) {
 
 func start(t *testing.T, st store.Store) *env {
 	t.Helper()
+	key, _ := service.ParseKey(service.NewKey())
+	return startWith(t, st, service.Deps{PICKey: key})
+}
+
+// startWith runs the service on st with the key settings of d.
+func startWith(t *testing.T, st store.Store, d service.Deps) *env {
+	t.Helper()
 	tel, err := telemetry.Setup(context.Background(), telemetry.Config{ServiceName: service.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _ := service.ParseKey(service.NewKey())
-	svc, err := service.New(service.Deps{Store: st, PICKey: key, Telemetry: tel, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	d.Store, d.Telemetry, d.Logger = st, tel, slog.New(slog.NewJSONHandler(io.Discard, nil))
+	svc, err := service.New(d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,8 +137,19 @@ func TestLifecycleWithSpanLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen := map[string]bool{}
+		handoffCounts := map[string]int64{}
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
+				if c, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "polku.referral.handoffs" {
+					for _, dp := range c.DataPoints {
+						verb, _ := dp.Attributes.Value("verb")
+						kind, _ := dp.Attributes.Value("provider_kind")
+						if dp.Attributes.Len() != 2 || !strings.HasPrefix(kind.AsString(), "PROVIDER_KIND_") {
+							t.Errorf("%s point %v; want exactly verb and a PROVIDER_KIND_* provider_kind", m.Name, dp.Attributes.ToSlice())
+						}
+						handoffCounts[verb.AsString()] += dp.Value
+					}
+				}
 				h, ok := m.Data.(metricdata.Histogram[float64])
 				if !ok || !strings.HasPrefix(m.Name, "polku.referral.") {
 					continue
@@ -158,6 +169,11 @@ func TestLifecycleWithSpanLinks(t *testing.T) {
 			"polku.referral.state.duration/IN_PROGRESS", "polku.referral.send_to_accept.duration/", "polku.referral.send_to_start.duration/"} {
 			if !seen[want] {
 				t.Errorf("no metric point %s among %v", want, seen)
+			}
+		}
+		for _, verb := range []string{"send", "accept", "start", "complete"} {
+			if handoffCounts[verb] != 1 {
+				t.Errorf("polku.referral.handoffs{verb=%s} = %d; want 1 (all: %v)", verb, handoffCounts[verb], handoffCounts)
 			}
 		}
 		if got := attr(handoffs["complete"], "polku.referral.state.from") + ">" + attr(handoffs["complete"], "polku.referral.state.to"); got != "IN_PROGRESS>COMPLETED" {

@@ -25,8 +25,12 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	redisAddrs := fs.String("redis", envOr("POLKU_REDIS_ADDRS", "127.0.0.1:6379"), "Redis address(es), with -store redis")
 	gatewayAddr := fs.String("addr", envOr("POLKU_GATEWAY_ADDR", "127.0.0.1:8080"), "REST gateway listen address")
 	logFile := fs.String("log", "", "write service logs to this file (default: <data>/polku.log)")
+	metricsAddr := fs.String("metrics", envOr("POLKU_METRICS_ADDR", "127.0.0.1:9190"), "Prometheus /metrics listen address of every service (\"\" or off: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *metricsAddr == "off" {
+		*metricsAddr = ""
 	}
 	if *storeKind != "embedded" && *storeKind != "redis" {
 		return fmt.Errorf("-store must be embedded or redis, not %q", *storeKind)
@@ -45,7 +49,7 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 
 	s, err := Start(ctx, Options{
 		DataDir: *dataDir, Store: *storeKind, RedisAddrs: strings.Split(*redisAddrs, ","),
-		GatewayAddr: *gatewayAddr, Log: lf,
+		GatewayAddr: *gatewayAddr, Log: lf, MetricsAddr: *metricsAddr,
 	})
 	if err != nil {
 		return err
@@ -82,6 +86,9 @@ func printWelcome(out io.Writer, s *Stack, demo Demo, storeKind, dataDir, logFil
 		fmt.Fprintf(&b, "  %s %s", name, s.GRPCAddrs[name])
 	}
 	fmt.Fprintf(&b, "\n               (reflection on: grpcurl -plaintext %s list)\n", s.GRPCAddrs["clients"])
+	if s.MetricsURL != "" {
+		fmt.Fprintf(&b, "Metrics        %s   (Prometheus text, every service; label service_name)\n", s.MetricsURL)
+	}
 	fmt.Fprintf(&b, "Store          %s (data in %s), logs in %s\n\n", storeKind, dataDir, logFile)
 	fmt.Fprintf(&b, "Demo tokens, valid 12 hours (more: go run ./cmd/polku token -h). Paste into your shell:\n\n")
 	for _, p := range people {

@@ -59,6 +59,9 @@ type Options struct {
 	AuthorityLimitCents int64
 	// Log receives the JSON logs of every service (default os.Stderr).
 	Log io.Writer
+	// MetricsAddr, when set, serves the Prometheus /metrics of every service
+	// (each series labelled with its service_name) there; "" serves none.
+	MetricsAddr string
 }
 
 // Stack is a running all-in-one.
@@ -67,6 +70,8 @@ type Stack struct {
 	GatewayURL string
 	// GRPCAddrs maps each service to its gRPC address.
 	GRPCAddrs map[string]string
+	// MetricsURL is the Prometheus scrape URL ("" without Options.MetricsAddr).
+	MetricsURL string
 	// Issuer signs development tokens the stack accepts.
 	Issuer *auth.DevIssuer
 
@@ -136,8 +141,18 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	s.closes = append(s.closes, stores.Close)
 
+	var metrics *telemetry.Scrape
+	if o.MetricsAddr != "" {
+		metrics = telemetry.NewScrape()
+		lis, err := net.Listen("tcp", o.MetricsAddr)
+		if err != nil {
+			return fail(fmt.Errorf("metrics: %w", err))
+		}
+		s.MetricsURL = "http://" + lis.Addr().String() + telemetry.MetricsPath
+		s.goRun(func() error { return telemetry.ServeMetrics(ctx, lis, metrics) })
+	}
 	newTelemetry := func(name string) (*telemetry.Providers, error) {
-		tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name, ServiceVersion: version.Version, SpanExporter: o.SpanExporter})
+		tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: name, ServiceVersion: version.Version, SpanExporter: o.SpanExporter, Scrape: metrics})
 		if err != nil {
 			return nil, err
 		}

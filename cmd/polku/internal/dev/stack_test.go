@@ -54,7 +54,7 @@ func startStack(t *testing.T, storeOpts ...Options) (*Stack, *tracetest.InMemory
 	}
 	s, err := Start(context.Background(), Options{
 		DataDir: t.TempDir(), GatewayAddr: "127.0.0.1:0", ServiceAddrs: addrs,
-		SpanExporter: spans, Log: logs, Store: so.Store, RedisAddrs: so.RedisAddrs,
+		SpanExporter: spans, Log: logs, Store: so.Store, RedisAddrs: so.RedisAddrs, MetricsAddr: so.MetricsAddr,
 	})
 	if err != nil {
 		t.Fatalf("Start: %v", err)

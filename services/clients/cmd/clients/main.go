@@ -21,6 +21,11 @@ func run(ctx context.Context, env *config.Env) error {
 	sources := env.String("POLKU_TIMELINE_SOURCES", "")
 	keyB64 := env.String("POLKU_PIC_KEY", "")
 	env.Require("POLKU_PIC_KEY", keyB64)
+	keyVersion := env.Int("POLKU_PIC_KEY_VERSION", 1)
+	oldKeysB64 := env.String("POLKU_PIC_OLD_KEYS", "")
+	if keyVersion < 1 || keyVersion > 255 {
+		env.Fail(fmt.Errorf("POLKU_PIC_KEY_VERSION: %d is not 1-255", keyVersion))
+	}
 	p, err := boot.Start(ctx, env, service.Name)
 	if err != nil {
 		return err
@@ -30,12 +35,17 @@ func run(ctx context.Context, env *config.Env) error {
 	if err != nil {
 		return fmt.Errorf("POLKU_PIC_KEY: %w", err)
 	}
+	oldKeys, err := service.ParseOldKeys(oldKeysB64)
+	if err != nil {
+		return fmt.Errorf("POLKU_PIC_OLD_KEYS: %w", err)
+	}
 	timelineSources, err := parseSources(p.Stores, sources)
 	if err != nil {
 		return err
 	}
 	st := p.Stores.Namespace(service.Namespace, service.Shards)
-	svc, err := service.New(service.Deps{Store: st, PICKey: picKey, Telemetry: p.Telemetry, Logger: p.Log})
+	svc, err := service.New(service.Deps{Store: st, PICKey: picKey, PICKeyVersion: byte(keyVersion), PICOldKeys: oldKeys,
+		Telemetry: p.Telemetry, Logger: p.Log})
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,12 @@
 // an AES-256-GCM key that encrypts the code (random nonce, the client id as
 // additional data so a ciphertext cannot be moved to another record), and an
 // HMAC-SHA256 key for a deterministic lookup hash used to detect duplicates
-// without storing the code in the clear. Ciphertexts start with a key version
-// byte so keys can be rotated later.
+// without storing the code in the clear.
+//
+// Keys rotate as a ring: ciphertexts start with the version byte of the key that
+// sealed them; the current version seals, every version in the ring opens. The
+// lookup hash always uses the lowest version in the ring (the first key): a new
+// hash key would make every stored hash unmatchable, so it does not rotate.
 package protect
 
 import (
@@ -21,14 +25,13 @@ import (
 	"fmt"
 )
 
-const keyVersion = 1
-
 // ErrBadCiphertext: the stored value was not made by this key.
 var ErrBadCiphertext = errors.New("protect: ciphertext does not open with this key")
 
 // Box encrypts and hashes identity codes.
 type Box struct {
-	aead    cipher.AEAD
+	current byte
+	aeads   map[byte]cipher.AEAD
 	hashKey []byte
 }
 
@@ -48,45 +51,65 @@ func NewKey() string {
 	return base64.StdEncoding.EncodeToString(k)
 }
 
-// New derives the subkeys from a 32-byte master key.
-func New(master []byte) (*Box, error) {
-	if len(master) != 32 {
-		return nil, errors.New("protect: master key must be 32 bytes")
+// New is a ring of one key, version 1.
+func New(master []byte) (*Box, error) { return NewRing(1, map[byte][]byte{1: master}) }
+
+// NewRing derives the subkeys of every 32-byte master key by version (1-255):
+// current seals, all open, the lowest version keys the lookup hash.
+func NewRing(current byte, masters map[byte][]byte) (*Box, error) {
+	if _, ok := masters[current]; !ok {
+		return nil, fmt.Errorf("protect: current key version %d is not in the ring", current)
 	}
-	encKey, err := hkdf.Key(sha256.New, master, nil, "polku pic encryption v1", 32)
-	if err != nil {
+	b := &Box{current: current, aeads: map[byte]cipher.AEAD{}}
+	lowest := current
+	for v, master := range masters {
+		if v == 0 {
+			return nil, errors.New("protect: key versions start at 1")
+		}
+		if len(master) != 32 {
+			return nil, fmt.Errorf("protect: master key version %d must be 32 bytes", v)
+		}
+		encKey, err := hkdf.Key(sha256.New, master, nil, "polku pic encryption v1", 32)
+		if err != nil {
+			return nil, err
+		}
+		block, err := aes.NewCipher(encKey)
+		if err != nil {
+			return nil, err
+		}
+		if b.aeads[v], err = cipher.NewGCM(block); err != nil {
+			return nil, err
+		}
+		lowest = min(lowest, v)
+	}
+	var err error
+	if b.hashKey, err = hkdf.Key(sha256.New, masters[lowest], nil, "polku pic lookup v1", 32); err != nil {
 		return nil, err
 	}
-	hashKey, err := hkdf.Key(sha256.New, master, nil, "polku pic lookup v1", 32)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(encKey)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &Box{aead: aead, hashKey: hashKey}, nil
+	return b, nil
 }
 
 // Seal encrypts code, bound to the record id.
 func (b *Box) Seal(code, recordID string) []byte {
-	nonce := make([]byte, b.aead.NonceSize())
+	aead := b.aeads[b.current]
+	nonce := make([]byte, aead.NonceSize())
 	_, _ = rand.Read(nonce)
-	out := append([]byte{keyVersion}, nonce...)
-	return b.aead.Seal(out, nonce, []byte(code), []byte(recordID))
+	out := append([]byte{b.current}, nonce...)
+	return aead.Seal(out, nonce, []byte(code), []byte(recordID))
 }
 
 // Open decrypts a value made by Seal for the same record id.
+// The version byte picks the key; a version not in the ring is ErrBadCiphertext.
 func (b *Box) Open(sealed []byte, recordID string) (string, error) {
-	n := b.aead.NonceSize()
-	if len(sealed) < 1+n || sealed[0] != keyVersion {
+	if len(sealed) == 0 || b.aeads[sealed[0]] == nil {
 		return "", ErrBadCiphertext
 	}
-	plain, err := b.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(recordID))
+	aead := b.aeads[sealed[0]]
+	n := aead.NonceSize()
+	if len(sealed) < 1+n {
+		return "", ErrBadCiphertext
+	}
+	plain, err := aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(recordID))
 	if err != nil {
 		return "", fmt.Errorf("%w", ErrBadCiphertext)
 	}

@@ -135,6 +135,7 @@ type Service struct {
 	toAccept    metric.Float64Histogram
 	toStart     metric.Float64Histogram
 	escalations metric.Int64Counter
+	handoffs    metric.Int64Counter
 }
 
 // New builds the use cases.
@@ -156,6 +157,13 @@ func New(d Deps) (*Service, error) {
 	}
 	if s.escalations, err = d.Meter.Int64Counter("polku.referral.escalations",
 		metric.WithDescription("Referral escalations, by level and provider kind")); err != nil {
+		return nil, err
+	}
+	// One counter for every verb rather than one per verb: sent, accepted and
+	// declined rates are the same query with another verb, and both labels have
+	// a fixed, small set of values.
+	if s.handoffs, err = d.Meter.Int64Counter("polku.referral.handoffs",
+		metric.WithDescription("Referral state changes made, by verb (send, accept, decline, ...) and provider kind")); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -309,9 +317,10 @@ func kindOf(r *referral.Referral) string {
 	return r.ProviderKind
 }
 
-// record the metrics of leaving a state.
-func (s *Service) observe(ctx context.Context, r *referral.Referral, from referral.State, spent time.Duration) {
+// record the metrics of a committed verb that left state from after spent.
+func (s *Service) observe(ctx context.Context, r *referral.Referral, v referral.Verb, from referral.State, spent time.Duration) {
 	kind := attribute.String("provider_kind", kindOf(r))
+	s.handoffs.Add(ctx, 1, metric.WithAttributes(attribute.String("verb", string(v)), kind))
 	s.inState.Record(ctx, spent.Seconds(), metric.WithAttributes(attribute.String("state", string(from)), kind))
 	if !r.WasSent() {
 		return

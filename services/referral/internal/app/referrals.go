@@ -387,7 +387,7 @@ func (s *Service) apply(ctx context.Context, p auth.Principal, r *referral.Refer
 		s.inState.Record(ctx, implicit.Seconds(), metric.WithAttributes(attribute.String("state", string(referral.Sent)),
 			attribute.String("provider_kind", kindOf(r))))
 	}
-	s.observe(ctx, r, from, spent)
+	s.observe(ctx, r, v, from, spent)
 	return r, ver + 1, nil
 }
 
