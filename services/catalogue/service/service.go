@@ -34,6 +34,10 @@ type Deps struct {
 	Store     store.Store
 	Telemetry *telemetry.Providers
 	Logger    *slog.Logger
+	// SearchFromStore answers searches from the store's search indexes instead
+	// of the in-memory projection (POLKU_CATALOGUE_SEARCH=store): slower, but
+	// no memory for the projection (about 0.5 KB per live offering).
+	SearchFromStore bool
 }
 
 // Service is a ready catalogue service.
@@ -52,6 +56,9 @@ func New(d Deps) (*Service, error) {
 		return nil, errors.New("catalogue: store namespace must have the service's shard count")
 	}
 	a := app.New(repo.New(d.Store), d.Logger)
+	if !d.SearchFromStore {
+		a.UseProjection()
+	}
 	return &Service{app: a, api: grpcapi.New(a, d.Logger), deps: d}, nil
 }
 

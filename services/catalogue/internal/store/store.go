@@ -261,10 +261,137 @@ type QuoteWrite struct {
 	Version int64 // 0 = create
 }
 
-// Commit writes a Change atomically.
+// Commit writes a Change atomically. A change that writes offerings also
+// advances the shard's search change sequence (the version of the s:seq
+// document, compare-and-set in the same batch) and files each offering under
+// the new sequence in s:chg, which is how every replica's search projection
+// learns what changed. Two changes of different providers in one shard may
+// race for the sequence: the loser is retried here while only the sequence
+// moved (bounded), so callers see no more conflicts than before.
 func (r *Repo) Commit(ctx context.Context, ch *Change) error {
-	b := &store.Batch{}
 	shard := ShardOf(ch.ProviderID)
+	if len(ch.Offerings) == 0 {
+		b, _ := r.batch(ch, 0)
+		return conflict(r.st.Commit(ctx, shard, b))
+	}
+	seq, err := r.SearchSeq(ctx, shard)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		b, indexed := r.batch(ch, seq)
+		err := r.st.Commit(ctx, shard, b)
+		if err == nil {
+			for i, w := range ch.Offerings {
+				w.Offering.Indexed = indexed[i]
+			}
+			return nil
+		}
+		if conflict(err) != ErrConflict || attempt == 8 {
+			return conflict(err)
+		}
+		now, rerr := r.SearchSeq(ctx, shard)
+		if rerr != nil {
+			return rerr
+		}
+		if now == seq {
+			return ErrConflict // the conflict was elsewhere: the caller's to handle
+		}
+		seq = now
+	}
+}
+
+// seqKey is the document whose version is a shard's search change sequence.
+const seqKey = "s:seq"
+
+// SeqKey is the s:chg sort key of change sequence n.
+func SeqKey(n int64) string { return fmt.Sprintf("%016d", n) }
+
+// SearchSeq is a shard's search change sequence (0 before the first change).
+func (r *Repo) SearchSeq(ctx context.Context, shard int) (int64, error) {
+	d, err := r.st.Get(ctx, shard, seqKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	return d.Version, err
+}
+
+// SearchSeqs reads every shard's search change sequence in parallel.
+func (r *Repo) SearchSeqs(ctx context.Context) ([]int64, error) {
+	out := make([]int64, Shards)
+	errs := make([]error, Shards)
+	var wg sync.WaitGroup
+	for sh := range Shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[sh], errs[sh] = r.SearchSeq(ctx, sh)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// SearchChanges lists the offerings of a shard changed after sequence after
+// (each offering is filed once, under its latest change) and the highest
+// sequence seen.
+func (r *Repo) SearchChanges(ctx context.Context, shard int, after int64) ([]string, int64, error) {
+	q := store.IndexQuery{Limit: scanChunk}
+	if after > 0 {
+		q.After = store.IndexEntry{SortKey: SeqKey(after), ID: "\xff"}
+	}
+	var ids []string
+	top := after
+	for {
+		page, err := r.st.Scan(ctx, shard, "s:chg", q)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, e := range page {
+			ids = append(ids, e.ID)
+			if n, err := strconv.ParseInt(e.SortKey, 10, 64); err == nil {
+				top = max(top, n)
+			}
+		}
+		if len(page) < scanChunk {
+			return ids, top, nil
+		}
+		q.After = page[len(page)-1]
+	}
+}
+
+// IndexRefs reads the search-index entries the store holds for offerings of
+// one shard (none for an offering that is not live or no longer exists).
+func (r *Repo) IndexRefs(ctx context.Context, shard int, ids []string) (map[string][]catalogue.IndexRef, error) {
+	out := make(map[string][]catalogue.IndexRef, len(ids))
+	for start := 0; start < len(ids); start += 1000 {
+		part := ids[start:min(start+1000, len(ids))]
+		keys := make([]string, len(part))
+		for i, id := range part {
+			keys[i] = "oidx/" + id
+		}
+		docs, err := r.st.GetMany(ctx, shard, keys...)
+		if err != nil {
+			return nil, err
+		}
+		for i, d := range docs {
+			var refs []catalogue.IndexRef
+			if d.Version > 0 {
+				if err := json.Unmarshal(d.Value, &refs); err != nil {
+					return nil, fmt.Errorf("decode offering index: %w", err)
+				}
+			}
+			out[part[i]] = refs
+		}
+	}
+	return out, nil
+}
+
+// batch builds the Change's batch for search change sequence seq (the current
+// one; the batch moves it to seq+1) without touching ch, returning the index
+// entries each offering will have.
+func (r *Repo) batch(ch *Change, seq int64) (*store.Batch, [][]catalogue.IndexRef) {
+	b := &store.Batch{}
 	if p := ch.Provider; p != nil {
 		if ch.ProviderVersion == 0 {
 			b.Create("prov/"+p.ID, mustJSON(p))
@@ -273,12 +400,19 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 			b.Put("prov/"+p.ID, mustJSON(p), ch.ProviderVersion)
 		}
 	}
-	for _, w := range ch.Offerings {
+	if len(ch.Offerings) > 0 {
+		if seq == 0 {
+			b.Create(seqKey, []byte("1"))
+		} else {
+			b.Put(seqKey, []byte(strconv.FormatInt(seq+1, 10)), seq)
+		}
+	}
+	indexed := make([][]catalogue.IndexRef, len(ch.Offerings))
+	for i, w := range ch.Offerings {
 		o := w.Offering
 		for _, e := range o.Indexed {
 			b.IndexRemove(e.Index, e.SortKey, e.ID)
 		}
-		o.Indexed = nil
 		if w.Delete {
 			b.Delete("off/"+o.ID, w.Version)
 			if o.IndexedVersion > 0 {
@@ -288,16 +422,19 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 			b.IndexRemove("offp:"+o.ProviderID, catalogue.TimeKey(o.CreateTime), o.ID)
 			continue
 		}
+		var refs []catalogue.IndexRef
 		if ch.Current != nil && o.Live(ch.Current.State) {
-			o.Indexed = searchEntries(o, ch.Current)
+			refs = searchEntries(o, ch.Current)
 		}
-		for _, e := range o.Indexed {
+		refs = append(refs, catalogue.IndexRef{Index: "s:chg", SortKey: SeqKey(seq + 1), ID: o.ID})
+		indexed[i] = refs
+		for _, e := range refs {
 			b.IndexAdd(e.Index, e.SortKey, e.ID)
 		}
 		if o.IndexedVersion == 0 {
-			b.Create("oidx/"+o.ID, mustJSON(o.Indexed))
+			b.Create("oidx/"+o.ID, mustJSON(refs))
 		} else {
-			b.Put("oidx/"+o.ID, mustJSON(o.Indexed), o.IndexedVersion)
+			b.Put("oidx/"+o.ID, mustJSON(refs), o.IndexedVersion)
 		}
 		if w.Version == 0 {
 			b.Create("off/"+o.ID, mustJSON(o))
@@ -345,7 +482,7 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 	for _, e := range ch.Events {
 		b.Emit(e.Marshal())
 	}
-	return conflict(r.st.Commit(ctx, shard, b))
+	return b, indexed
 }
 
 func conflict(err error) error {

@@ -1,0 +1,304 @@
+// Package projection is the per-replica, in-memory copy of the catalogue's
+// search indexes. It holds, for every live offering, exactly what the store's
+// search-index entries hold (summary, municipalities, languages, weighted
+// words), built from the same entries the store wrote (catalogue.IndexRef), so
+// a search answered from it gives the same hits as one answered from the store
+// indexes, in microseconds instead of reading tens of thousands of entries.
+//
+// It does no I/O: the caller loads it and keeps it fresh (see app.Service and
+// the per-shard change sequence in internal/store), recording per shard up to
+// which change sequence it has applied.
+package projection
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/polku-hb/polku/services/catalogue/internal/catalogue"
+)
+
+type posting struct {
+	slot   int32
+	weight uint8
+}
+
+type word struct {
+	text   string
+	weight uint8
+}
+
+// doc is one live offering.
+type doc struct {
+	id    string
+	sum   catalogue.Summary
+	enc   string // the encoded summary (the s:live entry's id)
+	tk    string // the s:live entry's sort key (update time)
+	words []word
+	munis []string
+	langs []string
+}
+
+// Projection is safe for concurrent use: searches share a read lock, changes
+// take the write lock.
+type Projection struct {
+	mu    sync.RWMutex
+	docs  []*doc // by slot; nil = free
+	free  []int32
+	byID  map[string]int32
+	vocab []string // sorted distinct indexed words (prefix ranges)
+	words map[string][]posting
+	munis map[string][]int32
+	langs map[string][]int32
+	seqs  []int64 // per shard: change sequence applied up to
+}
+
+// New is an empty projection of a store with shards shards.
+func New(shards int) *Projection {
+	return &Projection{
+		byID: map[string]int32{}, words: map[string][]posting{},
+		munis: map[string][]int32{}, langs: map[string][]int32{}, seqs: make([]int64, shards),
+	}
+}
+
+// Len is the number of live offerings held.
+func (p *Projection) Len() int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return len(p.byID)
+}
+
+// Seq is the change sequence of a shard applied so far.
+func (p *Projection) Seq(shard int) int64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.seqs[shard]
+}
+
+// Apply replaces the offerings given (offering id -> the search-index entries
+// the store now holds for it; none or no s:live entry = not live) and records
+// that shard is current up to seq (never moving backwards).
+func (p *Projection) Apply(shard int, seq int64, changes map[string][]catalogue.IndexRef) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, refs := range changes {
+		p.remove(id)
+		if d := build(id, refs); d != nil {
+			p.add(d)
+		}
+	}
+	p.seqs[shard] = max(p.seqs[shard], seq)
+}
+
+// build turns a live offering's index entries into a doc (nil when not live).
+func build(id string, refs []catalogue.IndexRef) *doc {
+	d := &doc{id: id}
+	live := false
+	for _, r := range refs {
+		switch {
+		case r.Index == "s:live":
+			sum, ok := catalogue.DecodeSummary(r.ID)
+			if !ok {
+				return nil
+			}
+			d.sum, d.enc, d.tk, live = sum, r.ID, r.SortKey, true
+		case r.Index == "s:w":
+			if len(r.ID) >= 2 && r.ID[0] >= '0' && r.ID[0] <= '9' {
+				d.words = append(d.words, word{text: r.SortKey, weight: r.ID[0] - '0'})
+			}
+		case strings.HasPrefix(r.Index, "s:mun:"):
+			d.munis = append(d.munis, strings.TrimPrefix(r.Index, "s:mun:"))
+		case strings.HasPrefix(r.Index, "s:lang:"):
+			d.langs = append(d.langs, strings.TrimPrefix(r.Index, "s:lang:"))
+		}
+	}
+	if !live {
+		return nil
+	}
+	return d
+}
+
+func (p *Projection) add(d *doc) {
+	var slot int32
+	if n := len(p.free); n > 0 {
+		slot, p.free = p.free[n-1], p.free[:n-1]
+		p.docs[slot] = d
+	} else {
+		slot = int32(len(p.docs))
+		p.docs = append(p.docs, d)
+	}
+	p.byID[d.id] = slot
+	for _, w := range d.words {
+		list, ok := p.words[w.text]
+		if !ok {
+			i, _ := slices.BinarySearch(p.vocab, w.text)
+			p.vocab = slices.Insert(p.vocab, i, w.text)
+		}
+		p.words[w.text] = append(list, posting{slot: slot, weight: w.weight})
+	}
+	for _, m := range d.munis {
+		p.munis[m] = append(p.munis[m], slot)
+	}
+	for _, l := range d.langs {
+		p.langs[l] = append(p.langs[l], slot)
+	}
+}
+
+func (p *Projection) remove(id string) {
+	slot, ok := p.byID[id]
+	if !ok {
+		return
+	}
+	d := p.docs[slot]
+	for _, w := range d.words {
+		list := p.words[w.text]
+		if i := slices.IndexFunc(list, func(x posting) bool { return x.slot == slot }); i >= 0 {
+			list[i] = list[len(list)-1]
+			list = list[:len(list)-1]
+		}
+		if len(list) == 0 {
+			delete(p.words, w.text)
+			if i, found := slices.BinarySearch(p.vocab, w.text); found {
+				p.vocab = slices.Delete(p.vocab, i, i+1)
+			}
+			continue
+		}
+		p.words[w.text] = list
+	}
+	drop := func(sets map[string][]int32, keys []string) {
+		for _, k := range keys {
+			list := sets[k]
+			if i := slices.Index(list, slot); i >= 0 {
+				list[i] = list[len(list)-1]
+				list = list[:len(list)-1]
+			}
+			if len(list) == 0 {
+				delete(sets, k)
+			} else {
+				sets[k] = list
+			}
+		}
+	}
+	drop(p.munis, d.munis)
+	drop(p.langs, d.langs)
+	delete(p.byID, id)
+	p.docs[slot] = nil
+	p.free = append(p.free, slot)
+}
+
+// Newest returns the first k live offerings in the order of the store's s:live
+// index read newest first (update-time key, then encoded summary, descending):
+// the order of a search with no words and no filters.
+func (p *Projection) Newest(k int) []catalogue.Hit {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	newer := func(a, b *doc) int { // < 0 when a comes first
+		if c := cmp.Compare(b.tk, a.tk); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.enc, a.enc)
+	}
+	top := make([]*doc, 0, k+1)
+	for _, d := range p.docs {
+		if d == nil || k <= 0 {
+			continue
+		}
+		if len(top) == k && newer(d, top[k-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, d, newer)
+		top = slices.Insert(top, i, d)
+		if len(top) > k {
+			top = top[:k]
+		}
+	}
+	out := make([]catalogue.Hit, len(top))
+	for i, d := range top {
+		out[i] = catalogue.Hit{Summary: d.sum}
+	}
+	return out
+}
+
+// Candidates returns the live offerings that match q (words as prefixes, all
+// of them; municipalities and, when langIndex, languages by their entries; the
+// rest by q.Matches on the summary), with their relevance, in no order. It is
+// the same evaluation as the store path: per query word the best-scoring
+// matching indexed word, summed over query words.
+func (p *Projection) Candidates(q catalogue.Query, langIndex bool) []catalogue.Hit {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	n := len(p.docs)
+	var in []bool // nil = every live offering
+	var score []float64
+	union := func(sets map[string][]int32, keys []string) []bool {
+		set := make([]bool, n)
+		for _, k := range keys {
+			for _, s := range sets[k] {
+				set[s] = true
+			}
+		}
+		return set
+	}
+	intersect := func(set []bool) {
+		if in == nil {
+			in = set
+			return
+		}
+		for i, ok := range set {
+			in[i] = in[i] && ok
+		}
+	}
+	if len(q.Municipalities) > 0 {
+		intersect(union(p.munis, q.Municipalities))
+	}
+	for _, w := range q.Words {
+		ws := make([]float64, n)
+		for i := sort.SearchStrings(p.vocab, w); i < len(p.vocab) && strings.HasPrefix(p.vocab[i], w); i++ {
+			exact := p.vocab[i] == w
+			for _, post := range p.words[p.vocab[i]] {
+				if in != nil && !in[post.slot] {
+					continue // cannot survive the intersection
+				}
+				if s := catalogue.Score(int(post.weight), exact); s > ws[post.slot] {
+					ws[post.slot] = s
+				}
+			}
+		}
+		if score == nil {
+			score = make([]float64, n)
+		}
+		if in == nil {
+			in = make([]bool, n)
+			for i := range in {
+				in[i] = true
+			}
+		}
+		for i, s := range ws {
+			if !in[i] {
+				continue
+			}
+			if s > 0 {
+				score[i] += s
+			} else {
+				in[i] = false
+			}
+		}
+	}
+	if langIndex {
+		intersect(union(p.langs, q.Languages))
+	}
+	var out []catalogue.Hit
+	for i, d := range p.docs {
+		if d == nil || (in != nil && !in[i]) || !q.Matches(d.sum) {
+			continue
+		}
+		h := catalogue.Hit{Summary: d.sum}
+		if score != nil {
+			h.Score = score[i]
+		}
+		out = append(out, h)
+	}
+	return out
+}
