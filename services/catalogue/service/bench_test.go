@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,14 +60,24 @@ func uniq(s []string) []string {
 	return slices.Compact(s)
 }
 
+// seeded names one offering written by seedBench.
+type seeded struct{ provider, offering string }
+
 // seedBench writes n live offerings of n/100 providers straight through the
 // repository (one atomic batch per provider), which is what the use cases write
 // but without the per-call round trips.
-func seedBench(b *testing.B, st store.Store, n int) {
-	r := rand.New(rand.NewPCG(1, 2))
+func seedBench(b testing.TB, st store.Store, n int) []seeded {
+	return seedCatalogue(b, st, n, 1)
+}
+
+// seedCatalogue is seedBench with a random seed (and Polish, a language not
+// carried in summaries, on some offerings).
+func seedCatalogue(b testing.TB, st store.Store, n int, seed uint64) []seeded {
+	r := rand.New(rand.NewPCG(seed, 2))
 	rp := repo.New(st)
 	now := time.Now().UTC()
 	perProvider := 100
+	var out []seeded
 	for made := 0; made < n; {
 		pid := ids.New()
 		prov := &catalogue.Provider{
@@ -94,6 +105,9 @@ func seedBench(b *testing.B, st store.Store, n int) {
 			if r.IntN(20) == 0 {
 				c.Languages = append(c.Languages, "so")
 			}
+			if seed != 1 && r.IntN(10) == 0 {
+				c.Languages = append(c.Languages, "pl")
+			}
 			if r.IntN(10) == 0 {
 				c.Title.En = "english " + strings.Join(pick(r, benchWords, 2), " ")
 			}
@@ -101,12 +115,15 @@ func seedBench(b *testing.B, st store.Store, n int) {
 			pub := c.Clone()
 			o.Pub, o.State, o.PriceVersion, o.PublishTime = &pub, catalogue.Published, 1, now
 			ch.Offerings = append(ch.Offerings, repo.OfferingWrite{Offering: o})
+			ch.NewPrices = append(ch.NewPrices, catalogue.PriceVersion{OfferingID: o.ID, N: 1, Prices: slices.Clone(pub.Prices), Effective: now})
+			out = append(out, seeded{"providers/" + pid, "providers/" + pid + "/offerings/" + o.ID})
 			made++
 		}
 		if err := rp.Commit(context.Background(), ch); err != nil {
 			b.Fatalf("seed: %v", err)
 		}
 	}
+	return out
 }
 
 var benchQueries = []*cataloguev1.SearchOfferingsRequest{
@@ -128,11 +145,29 @@ var benchQueries = []*cataloguev1.SearchOfferingsRequest{
 func BenchmarkSearch(b *testing.B) {
 	n := benchSize()
 	run := func(b *testing.B, st store.Store) {
-		start := time.Now()
+		t0 := time.Now()
 		seedBench(b, st, n)
-		b.Logf("seeded %d offerings in %v", n, time.Since(start).Round(time.Millisecond))
-		e := start2(b, st)
+		b.Logf("seeded %d offerings in %v", n, time.Since(t0).Round(time.Millisecond))
+		heap := func() uint64 {
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			return m.HeapAlloc
+		}
+		before := heap()
+		e := start(b, st)
 		ctx := e.tok.As(b, aino)
+		// What a replica does at start: load its search projection.
+		t0 = time.Now()
+		if err := e.svc.LoadSearch(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("projection load %v", time.Since(t0).Round(time.Millisecond))
+		// Live heap of the replica (projection, gRPC server, client), kept
+		// reachable until measured.
+		after := heap()
+		heapMB := float64(after-min(before, after)) / (1 << 20)
+		runtime.KeepAlive(e)
 		for _, q := range benchQueries { // warm up and check
 			if _, err := e.cc.SearchOfferings(ctx, q); err != nil {
 				b.Fatalf("SearchOfferings(%v): %v", q, err)
@@ -170,6 +205,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportMetric(p(0.50), "p50_ms")
 			b.ReportMetric(p(0.99), "p99_ms")
 			b.ReportMetric(float64(n), "offerings")
+			b.ReportMetric(heapMB, "replica_heap_MB")
 		}
 	}
 	b.Run(fmt.Sprintf("embedded/%d", n), func(b *testing.B) {
@@ -186,5 +222,3 @@ func BenchmarkSearch(b *testing.B) {
 		run(b, redisstore.New(rc, service.Namespace, service.Shards))
 	})
 }
-
-func start2(b *testing.B, st store.Store) *env { return start(b, st) }

@@ -4,6 +4,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -66,6 +67,11 @@ func New(d Deps) (*Service, error) {
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	cataloguev1.RegisterCatalogueServiceServer(r, s.api)
 }
+
+// LoadSearch loads the replica's search projection from the store; call it
+// before serving (a search also loads it when it is not loaded yet). At 100,000
+// live offerings it takes a few seconds (see docs/catalogue.md).
+func (s *Service) LoadSearch(ctx context.Context) error { return s.app.LoadProjection(ctx) }
 
 // SetClock replaces the service's clock (tests and demos of freshness and
 // quote expiry). Not safe to call while requests are served.

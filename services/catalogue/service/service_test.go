@@ -45,13 +45,17 @@ func stores(t *testing.T, run func(t *testing.T, st store.Store)) {
 	testkit.EachBackend(t, func(t *testing.T, b *boot.Stores) { run(t, b.Namespace(service.Namespace, service.Shards)) })
 }
 
-func start(t testing.TB, st store.Store) *env {
+func start(t testing.TB, st store.Store) *env { return startWith(t, st, false) }
+
+// startWith starts a replica; fromStore answers searches from the store's
+// indexes instead of the in-memory projection.
+func startWith(t testing.TB, st store.Store, fromStore bool) *env {
 	t.Helper()
 	tel, err := telemetry.Setup(context.Background(), telemetry.Config{ServiceName: service.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := service.New(service.Deps{Store: st, Telemetry: tel, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	svc, err := service.New(service.Deps{Store: st, Telemetry: tel, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), SearchFromStore: fromStore})
 	if err != nil {
 		t.Fatal(err)
 	}

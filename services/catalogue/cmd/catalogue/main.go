@@ -29,5 +29,8 @@ func run(ctx context.Context, env *config.Env) error {
 	if err != nil {
 		return err
 	}
+	if err := svc.LoadSearch(ctx); err != nil {
+		return fmt.Errorf("load the search projection: %w", err)
+	}
 	return p.Serve(ctx, addr, st.Ping, svc.Register)
 }

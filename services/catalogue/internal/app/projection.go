@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 
 	"github.com/polku-hb/polku/services/catalogue/internal/catalogue"
@@ -13,6 +14,15 @@ import (
 // UseProjection makes searches answer from an in-memory projection of the
 // search indexes, loaded on the first search. Call before serving.
 func (s *Service) UseProjection() { s.proj = projection.New(repo.Shards) }
+
+// LoadProjection loads the projection now (at start, so that no search waits
+// for it); without a projection it does nothing.
+func (s *Service) LoadProjection(ctx context.Context) error {
+	if s.proj == nil {
+		return nil
+	}
+	return s.syncProjection(ctx)
+}
 
 // syncProjection brings the projection up to date with the store before a
 // search: one read of every shard's change sequence (8 small reads, in
@@ -67,24 +77,35 @@ func (s *Service) behind(seqs []int64) bool {
 	return false
 }
 
-// loadProjection fills the projection from every live offering's recorded
-// search-index entries (oidx documents listed by the s:live index), shard by
-// shard in parallel, as of the sequences read before (later changes are picked
-// up by the next sync).
+// loadProjection fills the projection from the compact s:proj entry of every
+// live offering (one index scan per shard, in parallel), as of the sequences
+// read before (later changes are picked up by the next sync). Live offerings
+// written before s:proj existed are read from their recorded index entries.
 func (s *Service) loadProjection(ctx context.Context, seqs []int64) error {
 	return s.eachShard(func(sh int) error {
-		entries, err := s.repo.ScanShard(ctx, sh, "s:live")
+		entries, err := s.repo.ScanShard(ctx, sh, projection.Index)
 		if err != nil {
 			return err
 		}
-		ids := make([]string, len(entries))
-		for i, e := range entries {
-			ids[i] = catalogue.SummaryID(e.ID)
+		refs := make(map[string][]catalogue.IndexRef, len(entries))
+		for _, e := range entries {
+			refs[e.SortKey] = []catalogue.IndexRef{{Index: projection.Index, SortKey: e.SortKey, ID: e.ID}}
 		}
-		refs, err := s.repo.IndexRefs(ctx, sh, ids)
+		live, err := s.repo.ScanShard(ctx, sh, "s:live")
 		if err != nil {
 			return err
 		}
+		var older []string
+		for _, e := range live {
+			if id := catalogue.SummaryID(e.ID); refs[id] == nil {
+				older = append(older, id)
+			}
+		}
+		more, err := s.repo.IndexRefs(ctx, sh, older)
+		if err != nil {
+			return err
+		}
+		maps.Copy(refs, more)
 		s.proj.Apply(sh, seqs[sh], refs)
 		return nil
 	})

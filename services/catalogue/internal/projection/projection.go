@@ -12,8 +12,10 @@ package projection
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -92,8 +94,66 @@ func (p *Projection) Apply(shard int, seq int64, changes map[string][]catalogue.
 	p.seqs[shard] = max(p.seqs[shard], seq)
 }
 
-// build turns a live offering's index entries into a doc (nil when not live).
+// Index is the store index of one compact entry per live offering (sort key
+// the offering id, id its Entry), written beside the other search entries so a
+// projection loads from one index scan per shard.
+const Index = "s:proj"
+
+// Entry encodes what the projection holds of a live offering: the s:live
+// entry's sort key and id (the summary), municipalities, languages and weighted
+// words, separated by "|" (words are letters and digits only, codes too).
+func Entry(liveKey, summary string, munis, langs []string, words map[string]int) string {
+	var b strings.Builder
+	b.WriteString(liveKey + "|" + summary + "|" + strings.Join(munis, ",") + "|" + strings.Join(langs, ",") + "|")
+	keys := slices.Sorted(maps.Keys(words))
+	for i, w := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(w + ":" + strconv.Itoa(words[w]))
+	}
+	return b.String()
+}
+
+// decodeEntry is the inverse of Entry (nil when malformed).
+func decodeEntry(id, e string) *doc {
+	f := strings.Split(e, "|")
+	if len(f) != 5 {
+		return nil
+	}
+	sum, ok := catalogue.DecodeSummary(f[1])
+	if !ok {
+		return nil
+	}
+	d := &doc{id: id, sum: sum, tk: f[0], enc: f[1]}
+	if f[2] != "" {
+		d.munis = strings.Split(f[2], ",")
+	}
+	if f[3] != "" {
+		d.langs = strings.Split(f[3], ",")
+	}
+	if f[4] != "" {
+		for _, ww := range strings.Split(f[4], ",") {
+			text, weight, _ := strings.Cut(ww, ":")
+			n, err := strconv.Atoi(weight)
+			if err != nil || n < 0 || n > 9 {
+				return nil
+			}
+			d.words = append(d.words, word{text: text, weight: uint8(n)})
+		}
+	}
+	return d
+}
+
+// build turns a live offering's index entries into a doc (nil when not live):
+// from its compact entry, or (stores written before it existed) from the
+// individual index entries.
 func build(id string, refs []catalogue.IndexRef) *doc {
+	for _, r := range refs {
+		if r.Index == Index {
+			return decodeEntry(id, r.ID)
+		}
+	}
 	d := &doc{id: id}
 	live := false
 	for _, r := range refs {

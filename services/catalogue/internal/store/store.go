@@ -58,6 +58,7 @@ import (
 	"github.com/polku-hb/polku/platform/events"
 	"github.com/polku-hb/polku/platform/store"
 	"github.com/polku-hb/polku/services/catalogue/internal/catalogue"
+	"github.com/polku-hb/polku/services/catalogue/internal/projection"
 )
 
 // Namespace and shard count of the catalogue.
@@ -501,13 +502,15 @@ func searchEntries(o *catalogue.Offering, p *catalogue.Provider) []catalogue.Ind
 	sum := catalogue.Summarise(o, p).Encode()
 	tk := catalogue.TimeKey(o.UpdateTime)
 	out := []catalogue.IndexRef{{Index: "s:live", SortKey: tk, ID: sum}}
-	for _, m := range catalogue.EffectiveAreas(o.Pub, p) {
+	areas, langs := catalogue.EffectiveAreas(o.Pub, p), catalogue.EffectiveLanguages(o.Pub, p)
+	for _, m := range areas {
 		out = append(out, catalogue.IndexRef{Index: "s:mun:" + m, SortKey: tk, ID: sum})
 	}
-	for _, l := range catalogue.EffectiveLanguages(o.Pub, p) {
+	for _, l := range langs {
 		out = append(out, catalogue.IndexRef{Index: "s:lang:" + l, SortKey: tk, ID: sum})
 	}
 	words := catalogue.IndexWords(o.Pub)
+	out = append(out, catalogue.IndexRef{Index: projection.Index, SortKey: o.ID, ID: projection.Entry(tk, sum, areas, langs, words)})
 	keys := make([]string, 0, len(words))
 	for w := range words {
 		keys = append(keys, w)
