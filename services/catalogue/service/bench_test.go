@@ -217,7 +217,9 @@ func BenchmarkSearch(b *testing.B) {
 		run(b, db.Namespace(service.Namespace, service.Shards))
 	})
 	b.Run(fmt.Sprintf("redis/%d", n), func(b *testing.B) {
-		rc := redis.NewClient(&redis.Options{Addr: testkit.StartRedis(b)})
+		// No client retries: a batch retried after a read timeout on this busy
+		// machine would be applied twice (and then refused as a conflict).
+		rc := redis.NewClient(&redis.Options{Addr: testkit.StartRedis(b), ReadTimeout: 30 * time.Second, MaxRetries: -1})
 		b.Cleanup(func() { rc.Close() })
 		run(b, redisstore.New(rc, service.Namespace, service.Shards))
 	})

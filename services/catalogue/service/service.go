@@ -39,7 +39,15 @@ type Deps struct {
 	// of the in-memory projection (POLKU_CATALOGUE_SEARCH=store): slower, but
 	// no memory for the projection (about 0.5 KB per live offering).
 	SearchFromStore bool
+	// Tokens signs provider tokens for the credential exchange (nil: the
+	// exchange answers FAILED_PRECONDITION).
+	Tokens *TokenConfig
 }
+
+// TokenConfig is how the credential exchange signs provider tokens: Signer
+// (the dev issuer in development, auth.NewSigner of the key file in
+// production), the tokens' iss and aud, and their lifetime.
+type TokenConfig = app.TokenConfig
 
 // Service is a ready catalogue service.
 type Service struct {
@@ -59,6 +67,12 @@ func New(d Deps) (*Service, error) {
 	a := app.New(repo.New(d.Store), d.Logger)
 	if !d.SearchFromStore {
 		a.UseProjection()
+	}
+	if d.Tokens != nil {
+		if d.Tokens.Signer == nil || d.Tokens.Issuer == "" || d.Tokens.Audience == "" || d.Tokens.TTL <= 0 {
+			return nil, errors.New("catalogue: provider tokens need a signer, issuer, audience and a positive lifetime")
+		}
+		a.UseTokens(*d.Tokens)
 	}
 	return &Service{app: a, api: grpcapi.New(a, d.Logger), deps: d}, nil
 }

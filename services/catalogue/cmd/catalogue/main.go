@@ -5,6 +5,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"time"
+
+	"github.com/polku-hb/polku/platform/auth"
 
 	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/config"
@@ -19,13 +23,27 @@ func run(ctx context.Context, env *config.Env) error {
 	if search != "projection" && search != "store" {
 		env.Fail(fmt.Errorf("POLKU_CATALOGUE_SEARCH: %q is neither projection nor store", search))
 	}
+	keyFile := env.String("POLKU_CATALOGUE_TOKEN_KEY_FILE", "")
+	ttl := env.Duration("POLKU_CATALOGUE_TOKEN_TTL", 15*time.Minute)
 	p, err := boot.Start(ctx, env, service.Name)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
+	var tokens *service.TokenConfig
+	if keyFile != "" {
+		pem, err := os.ReadFile(keyFile)
+		if err != nil {
+			return fmt.Errorf("POLKU_CATALOGUE_TOKEN_KEY_FILE: %w", err)
+		}
+		signer, err := auth.NewSigner(pem)
+		if err != nil {
+			return fmt.Errorf("POLKU_CATALOGUE_TOKEN_KEY_FILE: %w", err)
+		}
+		tokens = &service.TokenConfig{Signer: signer, Issuer: p.Common.ProviderTokenIssuer, Audience: p.Common.JWTAudience, TTL: ttl}
+	}
 	st := p.Stores.Namespace(service.Namespace, service.Shards)
-	svc, err := service.New(service.Deps{Store: st, Telemetry: p.Telemetry, Logger: p.Log, SearchFromStore: search == "store"})
+	svc, err := service.New(service.Deps{Store: st, Telemetry: p.Telemetry, Logger: p.Log, SearchFromStore: search == "store", Tokens: tokens})
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,8 @@ type Service struct {
 	proj       *projection.Projection // nil: search reads the store's indexes
 	projMu     sync.Mutex             // one load or refresh at a time
 	projLoaded atomic.Bool
+
+	tokens *TokenConfig // nil: no credential exchange
 }
 
 // New builds the use cases.

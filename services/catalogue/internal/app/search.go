@@ -106,8 +106,8 @@ func (s *Service) hits(ctx context.Context, q catalogue.Query, k int) ([]catalog
 			hits := s.proj.Newest(k)
 			return hits, len(hits), nil // a lower bound when another page follows
 		}
-		hits := s.proj.Candidates(q, langIndex)
-		return q.Top(hits, min(k, len(hits))), min(len(hits), MaxTotal), nil
+		hits, count := s.proj.Search(q, langIndex, k)
+		return hits, min(count, MaxTotal), nil
 	}
 	return s.storeHits(ctx, q, k, plain, langIndex)
 }

@@ -48,6 +48,7 @@ type doc struct {
 type Projection struct {
 	mu    sync.RWMutex
 	docs  []*doc // by slot; nil = free
+	sums  []catalogue.Summary // by slot, dense: what a search scans
 	free  []int32
 	byID  map[string]int32
 	vocab []string // sorted distinct indexed words (prefix ranges)
@@ -184,10 +185,10 @@ func (p *Projection) add(d *doc) {
 	var slot int32
 	if n := len(p.free); n > 0 {
 		slot, p.free = p.free[n-1], p.free[:n-1]
-		p.docs[slot] = d
+		p.docs[slot], p.sums[slot] = d, d.sum
 	} else {
 		slot = int32(len(p.docs))
-		p.docs = append(p.docs, d)
+		p.docs, p.sums = append(p.docs, d), append(p.sums, d.sum)
 	}
 	p.byID[d.id] = slot
 	for _, w := range d.words {
@@ -244,7 +245,7 @@ func (p *Projection) remove(id string) {
 	drop(p.munis, d.munis)
 	drop(p.langs, d.langs)
 	delete(p.byID, id)
-	p.docs[slot] = nil
+	p.docs[slot], p.sums[slot] = nil, catalogue.Summary{}
 	p.free = append(p.free, slot)
 }
 
@@ -281,44 +282,60 @@ func (p *Projection) Newest(k int) []catalogue.Hit {
 	return out
 }
 
-// Candidates returns the live offerings that match q (words as prefixes, all
-// of them; municipalities and, when langIndex, languages by their entries; the
-// rest by q.Matches on the summary), with their relevance, in no order. It is
-// the same evaluation as the store path: per query word the best-scoring
-// matching indexed word, summed over query words.
-func (p *Projection) Candidates(q catalogue.Query, langIndex bool) []catalogue.Hit {
+// scratch holds one search's per-slot working arrays, reused across searches
+// (a search over 100,000 offerings would otherwise allocate megabytes).
+type scratch struct {
+	in           []bool
+	score, words []float64
+}
+
+var scratches = sync.Pool{New: func() any { return &scratch{} }}
+
+func (sc *scratch) size(n int) {
+	if cap(sc.in) < n {
+		sc.in, sc.score, sc.words = make([]bool, n), make([]float64, n), make([]float64, n)
+	}
+	sc.in, sc.score, sc.words = sc.in[:n], sc.score[:n], sc.words[:n]
+}
+
+// Search returns the first k live offerings matching q in q's order and how
+// many match in all. Matching is the store path's: every query word as a
+// prefix (per word the best-scoring indexed word it prefixes, summed over the
+// words), municipalities and, when langIndex, languages by their entries, the
+// rest by q.Matches on the summary.
+func (p *Projection) Search(q catalogue.Query, langIndex bool, k int) ([]catalogue.Hit, int) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	n := len(p.docs)
-	var in []bool // nil = every live offering
-	var score []float64
-	union := func(sets map[string][]int32, keys []string) []bool {
-		set := make([]bool, n)
-		for _, k := range keys {
-			for _, s := range sets[k] {
-				set[s] = true
+	sc := scratches.Get().(*scratch)
+	defer scratches.Put(sc)
+	sc.size(n)
+	restricted, scored := false, false // restricted: sc.in holds the candidate set
+	restrict := func(sets map[string][]int32, keys []string) {
+		// Mark the union with 2-state logic: members of the union that were in
+		// the set stay; everything else leaves.
+		mark := sc.words // free here: words are scored after municipalities
+		clear(mark)
+		for _, key := range keys {
+			for _, s := range sets[key] {
+				mark[s] = 1
 			}
 		}
-		return set
-	}
-	intersect := func(set []bool) {
-		if in == nil {
-			in = set
-			return
+		for i := range sc.in {
+			sc.in[i] = (!restricted || sc.in[i]) && mark[i] == 1
 		}
-		for i, ok := range set {
-			in[i] = in[i] && ok
-		}
+		restricted = true
 	}
 	if len(q.Municipalities) > 0 {
-		intersect(union(p.munis, q.Municipalities))
+		restrict(p.munis, q.Municipalities)
 	}
 	for _, w := range q.Words {
-		ws := make([]float64, n)
+		ws := sc.words
+		clear(ws)
 		for i := sort.SearchStrings(p.vocab, w); i < len(p.vocab) && strings.HasPrefix(p.vocab[i], w); i++ {
 			exact := p.vocab[i] == w
 			for _, post := range p.words[p.vocab[i]] {
-				if in != nil && !in[post.slot] {
+				if restricted && !sc.in[post.slot] {
 					continue // cannot survive the intersection
 				}
 				if s := catalogue.Score(int(post.weight), exact); s > ws[post.slot] {
@@ -326,39 +343,69 @@ func (p *Projection) Candidates(q catalogue.Query, langIndex bool) []catalogue.H
 				}
 			}
 		}
-		if score == nil {
-			score = make([]float64, n)
-		}
-		if in == nil {
-			in = make([]bool, n)
-			for i := range in {
-				in[i] = true
-			}
+		if !scored {
+			clear(sc.score)
+			scored = true
 		}
 		for i, s := range ws {
-			if !in[i] {
+			if restricted && !sc.in[i] {
 				continue
 			}
-			if s > 0 {
-				score[i] += s
-			} else {
-				in[i] = false
-			}
+			sc.in[i] = s > 0
+			sc.score[i] += s
 		}
+		restricted = true
 	}
 	if langIndex {
-		intersect(union(p.langs, q.Languages))
+		restrict(p.langs, q.Languages)
 	}
-	var out []catalogue.Hit
+	top := make([]catalogue.Hit, 0, min(k, 1024))
+	worse := func(i, j int) bool { return q.Compare(top[i], top[j]) > 0 }
+	down := func(i int) { // top is a max-heap: top[0] is the worst kept hit
+		for {
+			l, r, big := 2*i+1, 2*i+2, i
+			if l < len(top) && worse(l, big) {
+				big = l
+			}
+			if r < len(top) && worse(r, big) {
+				big = r
+			}
+			if big == i {
+				return
+			}
+			top[i], top[big] = top[big], top[i]
+			i = big
+		}
+	}
+	up := func(i int) {
+		for i > 0 {
+			parent := (i - 1) / 2
+			if !worse(i, parent) {
+				return
+			}
+			top[i], top[parent] = top[parent], top[i]
+			i = parent
+		}
+	}
+	count := 0
 	for i, d := range p.docs {
-		if d == nil || (in != nil && !in[i]) || !q.Matches(d.sum) {
+		if d == nil || (restricted && !sc.in[i]) || !q.Matches(p.sums[i]) {
 			continue
 		}
-		h := catalogue.Hit{Summary: d.sum}
-		if score != nil {
-			h.Score = score[i]
+		count++
+		h := catalogue.Hit{Summary: p.sums[i]}
+		if scored {
+			h.Score = sc.score[i]
 		}
-		out = append(out, h)
+		switch {
+		case len(top) < k:
+			top = append(top, h)
+			up(len(top) - 1)
+		case k > 0 && q.Compare(h, top[0]) < 0:
+			top[0] = h
+			down(0)
+		}
 	}
-	return out
+	q.Sort(top)
+	return top, count
 }

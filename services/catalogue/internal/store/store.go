@@ -129,6 +129,20 @@ func (r *Repo) Credential(ctx context.Context, providerID, id string) (*catalogu
 	return get[catalogue.Credential](ctx, r.st, ShardOf(providerID), "cred/"+id)
 }
 
+// CredentialByID finds a credential from its id alone (a client id): in the
+// id's shard (where credentials are drawn), else in any shard (credentials
+// issued before ids were drawn so).
+func (r *Repo) CredentialByID(ctx context.Context, id string) (*catalogue.Credential, error) {
+	home := ShardOf(id)
+	for i := range Shards {
+		c, _, err := get[catalogue.Credential](ctx, r.st, (home+i)%Shards, "cred/"+id)
+		if !errors.Is(err, ErrNotFound) {
+			return c, err
+		}
+	}
+	return nil, ErrNotFound
+}
+
 // Credentials reads a page of a provider's credentials, newest first.
 func (r *Repo) Credentials(ctx context.Context, providerID string, after store.IndexEntry, limit int) ([]catalogue.Credential, store.IndexEntry, error) {
 	return listDocs[catalogue.Credential](ctx, r.st, ShardOf(providerID), "cred:"+providerID, func(id string) string { return "cred/" + id }, after, limit)
