@@ -48,7 +48,7 @@ type Process struct {
 	Log       *slog.Logger
 	Telemetry *telemetry.Providers
 	Stores    *Stores
-	Verifier  *auth.Verifier
+	Verifier  auth.TokenVerifier
 	closers   []func() error
 }
 
