@@ -9,7 +9,9 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/polku-hb/polku/platform/store"
+	"github.com/polku-hb/polku/platform/testkit"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
+	"github.com/polku-hb/polku/services/catalogue/service"
 )
 
 // randomQuery draws a search mixing words (whole and prefixes), filters and
@@ -85,7 +87,7 @@ func searchPages(t *testing.T, e *env, q *cataloguev1.SearchOfferingsRequest) []
 func TestSearchProjectionMatchesStoreIndexes(t *testing.T) {
 	stores(t, func(t *testing.T, st store.Store) {
 		offs := seedCatalogue(t, st, 600, 7)
-		a, b, ref := start(t, st), start(t, st), startWith(t, st, true)
+		a, b, ref := start(t, st), start(t, st), startWith(t, st, func(d *service.Deps, _ *testkit.Tokens) { d.SearchFromStore = true })
 		r := rand.New(rand.NewPCG(42, 7))
 		compared, nonEmpty := 0, 0
 		compare := func(stage string) {

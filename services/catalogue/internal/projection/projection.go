@@ -47,7 +47,7 @@ type doc struct {
 // take the write lock.
 type Projection struct {
 	mu    sync.RWMutex
-	docs  []*doc // by slot; nil = free
+	docs  []*doc              // by slot; nil = free
 	sums  []catalogue.Summary // by slot, dense: what a search scans
 	free  []int32
 	byID  map[string]int32
