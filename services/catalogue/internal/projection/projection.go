@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/polku-hb/polku/services/catalogue/internal/catalogue"
 )
@@ -38,6 +39,7 @@ type doc struct {
 	sum   catalogue.Summary
 	enc   string // the encoded summary (the s:live entry's id)
 	tk    string // the s:live entry's sort key (update time)
+	nanos int64  // tk as Unix nanoseconds: same order, cheaper to compare
 	words []word
 	munis []string
 	langs []string
@@ -49,6 +51,7 @@ type Projection struct {
 	mu    sync.RWMutex
 	docs  []*doc              // by slot; nil = free
 	sums  []catalogue.Summary // by slot, dense: what a search scans
+	nanos []int64             // by slot: doc.nanos, what Newest scans
 	free  []int32
 	byID  map[string]int32
 	vocab []string // sorted distinct indexed words (prefix ranges)
@@ -150,6 +153,18 @@ func decodeEntry(id, e string) *doc {
 // from its compact entry, or (stores written before it existed) from the
 // individual index entries.
 func build(id string, refs []catalogue.IndexRef) *doc {
+	d := buildDoc(id, refs)
+	if d != nil {
+		t, err := time.Parse(time.RFC3339Nano, d.tk)
+		if err != nil {
+			return nil // not a catalogue.TimeKey: never written
+		}
+		d.nanos = t.UnixNano()
+	}
+	return d
+}
+
+func buildDoc(id string, refs []catalogue.IndexRef) *doc {
 	for _, r := range refs {
 		if r.Index == Index {
 			return decodeEntry(id, r.ID)
@@ -185,10 +200,10 @@ func (p *Projection) add(d *doc) {
 	var slot int32
 	if n := len(p.free); n > 0 {
 		slot, p.free = p.free[n-1], p.free[:n-1]
-		p.docs[slot], p.sums[slot] = d, d.sum
+		p.docs[slot], p.sums[slot], p.nanos[slot] = d, d.sum, d.nanos
 	} else {
 		slot = int32(len(p.docs))
-		p.docs, p.sums = append(p.docs, d), append(p.sums, d.sum)
+		p.docs, p.sums, p.nanos = append(p.docs, d), append(p.sums, d.sum), append(p.nanos, d.nanos)
 	}
 	p.byID[d.id] = slot
 	for _, w := range d.words {
@@ -245,7 +260,7 @@ func (p *Projection) remove(id string) {
 	drop(p.munis, d.munis)
 	drop(p.langs, d.langs)
 	delete(p.byID, id)
-	p.docs[slot], p.sums[slot] = nil, catalogue.Summary{}
+	p.docs[slot], p.sums[slot], p.nanos[slot] = nil, catalogue.Summary{}, 0
 	p.free = append(p.free, slot)
 }
 
@@ -256,17 +271,17 @@ func (p *Projection) Newest(k int) []catalogue.Hit {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	newer := func(a, b *doc) int { // < 0 when a comes first
-		if c := cmp.Compare(b.tk, a.tk); c != 0 {
+		if c := cmp.Compare(b.nanos, a.nanos); c != 0 {
 			return c
 		}
 		return cmp.Compare(b.enc, a.enc)
 	}
 	top := make([]*doc, 0, k+1)
-	for _, d := range p.docs {
+	for i, d := range p.docs {
 		if d == nil || k <= 0 {
 			continue
 		}
-		if len(top) == k && newer(d, top[k-1]) >= 0 {
+		if len(top) == k && (p.nanos[i] < top[k-1].nanos || newer(d, top[k-1]) >= 0) {
 			continue
 		}
 		i, _ := slices.BinarySearchFunc(top, d, newer)
