@@ -42,7 +42,13 @@ type Deps struct {
 	// Tokens signs provider tokens for the credential exchange (nil: the
 	// exchange answers FAILED_PRECONDITION).
 	Tokens *TokenConfig
+	// ExpiryInterval is how often RunWorkers looks for due quote requests
+	// (POLKU_CATALOGUE_EXPIRY_INTERVAL; 0 = DefaultExpiryInterval).
+	ExpiryInterval time.Duration
 }
+
+// DefaultExpiryInterval is how often quote requests are checked for expiry.
+const DefaultExpiryInterval = time.Minute
 
 // TokenConfig is how the credential exchange signs provider tokens: Signer
 // (the dev issuer in development, auth.NewSigner of the key file in
@@ -86,6 +92,23 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 // before serving (a search also loads it when it is not loaded yet). At 100,000
 // live offerings it takes a few seconds (see docs/catalogue.md).
 func (s *Service) LoadSearch(ctx context.Context) error { return s.app.LoadProjection(ctx) }
+
+// RunWorkers runs the background work until ctx ends: the quote-request
+// expiry worker. Safe to run in several replicas (one wins each transition).
+func (s *Service) RunWorkers(ctx context.Context) error {
+	iv := s.deps.ExpiryInterval
+	if iv <= 0 {
+		iv = DefaultExpiryInterval
+	}
+	if err := s.app.RunExpiry(ctx, iv); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// ExpireDue runs one expiry pass now and returns how many quote requests it
+// expired or lapsed (tests, operations).
+func (s *Service) ExpireDue(ctx context.Context) (int, error) { return s.app.ExpireDue(ctx) }
 
 // SetClock replaces the service's clock (tests and demos of freshness and
 // quote expiry). Not safe to call while requests are served.

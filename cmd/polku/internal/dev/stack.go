@@ -223,6 +223,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return fail(err)
 		}
 		serve("catalogue", log, tel, st.Ping, svc.Register)
+		s.goRun(func() error { return svc.RunWorkers(ctx) })
 		timelineSources = append(timelineSources, st)
 		s.catalogue = svc
 	}

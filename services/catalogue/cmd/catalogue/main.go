@@ -25,6 +25,7 @@ func run(ctx context.Context, env *config.Env) error {
 	}
 	keyFile := env.String("POLKU_CATALOGUE_TOKEN_KEY_FILE", "")
 	ttl := env.Duration("POLKU_CATALOGUE_TOKEN_TTL", 15*time.Minute)
+	expiry := env.Duration("POLKU_CATALOGUE_EXPIRY_INTERVAL", service.DefaultExpiryInterval)
 	p, err := boot.Start(ctx, env, service.Name)
 	if err != nil {
 		return err
@@ -43,12 +44,12 @@ func run(ctx context.Context, env *config.Env) error {
 		tokens = &service.TokenConfig{Signer: signer, Issuer: p.Common.ProviderTokenIssuer, Audience: p.Common.JWTAudience, TTL: ttl}
 	}
 	st := p.Stores.Namespace(service.Namespace, service.Shards)
-	svc, err := service.New(service.Deps{Store: st, Telemetry: p.Telemetry, Logger: p.Log, SearchFromStore: search == "store", Tokens: tokens})
+	svc, err := service.New(service.Deps{Store: st, Telemetry: p.Telemetry, Logger: p.Log, SearchFromStore: search == "store", Tokens: tokens, ExpiryInterval: expiry})
 	if err != nil {
 		return err
 	}
 	if err := svc.LoadSearch(ctx); err != nil {
 		return fmt.Errorf("load the search projection: %w", err)
 	}
-	return p.Serve(ctx, addr, st.Ping, svc.Register)
+	return p.Serve(ctx, addr, st.Ping, svc.Register, svc.RunWorkers)
 }

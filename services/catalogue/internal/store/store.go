@@ -26,6 +26,9 @@
 //	cred:<provider>      a provider's credentials; sort key = create time
 //	qrp:<provider>       a provider's quote-request inbox; sort key = create time
 //	qrw:<worker>         quote requests a worker asked; sort key = create time
+//	qrdue                open quote requests by due time (response due / end of quote validity)
+//	s:seq (document)     the shard's search change sequence (its version)
+//	s:chg                offerings by the search change sequence of their latest change
 //	regions (shard 0)    regions with settings
 //
 // Search indexes hold only live offerings (published content, provider ACTIVE);
@@ -37,6 +40,8 @@
 //	s:lang:<code>        live offerings given in a language
 //	s:w                  word index: sort key = normalised word, id = weight + summary;
 //	                     a query word is a prefix range scan of this one index
+//	s:proj               one compact entry per live offering (projection.Entry):
+//	                     what a replica's search projection loads
 //
 // Why 8 shards: every search reads each index it needs from every shard (one
 // pipelined round trip per index on Redis), so fewer shards mean cheaper
@@ -54,6 +59,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/polku-hb/polku/platform/events"
 	"github.com/polku-hb/polku/platform/store"
@@ -287,7 +293,11 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 	shard := ShardOf(ch.ProviderID)
 	if len(ch.Offerings) == 0 {
 		b, _ := r.batch(ch, 0)
-		return conflict(r.st.Commit(ctx, shard, b))
+		if err := r.st.Commit(ctx, shard, b); err != nil {
+			return conflict(err)
+		}
+		setDueKeys(ch)
+		return nil
 	}
 	seq, err := r.SearchSeq(ctx, shard)
 	if err != nil {
@@ -300,6 +310,7 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 			for i, w := range ch.Offerings {
 				w.Offering.Indexed = indexed[i]
 			}
+			setDueKeys(ch)
 			return nil
 		}
 		if conflict(err) != ErrConflict || attempt == 8 {
@@ -314,6 +325,40 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 		}
 		seq = now
 	}
+}
+
+// QuoteDueIndex is the per-shard index of open quote requests by the time
+// their next time-driven transition is due (sort key TimeKey(due), id the
+// request id), read by the expiry worker.
+const QuoteDueIndex = "qrdue"
+
+// setDueKeys records on the committed quote requests the due entries written.
+func setDueKeys(ch *Change) {
+	for _, w := range ch.Quotes {
+		if due, ok := w.Quote.DueTime(); ok {
+			w.Quote.DueKey = catalogue.TimeKey(due)
+		} else {
+			w.Quote.DueKey = ""
+		}
+	}
+}
+
+// DueQuotes lists up to limit quote requests of a shard whose due time is at
+// or before now, earliest first.
+func (r *Repo) DueQuotes(ctx context.Context, shard int, now time.Time, limit int) ([]string, error) {
+	entries, err := r.st.Scan(ctx, shard, QuoteDueIndex, store.IndexQuery{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	end := catalogue.TimeKey(now)
+	var ids []string
+	for _, e := range entries {
+		if e.SortKey > end {
+			break
+		}
+		ids = append(ids, e.ID)
+	}
+	return ids, nil
 }
 
 // seqKey is the document whose version is a shard's search change sequence.
@@ -460,7 +505,20 @@ func (r *Repo) batch(ch *Change, seq int64) (*store.Batch, [][]catalogue.IndexRe
 		}
 	}
 	for _, w := range ch.Quotes {
-		q := w.Quote
+		q := *w.Quote // a copy: the due key is set on the caller's only after the commit
+		if due, ok := q.DueTime(); ok {
+			q.DueKey = catalogue.TimeKey(due)
+		} else {
+			q.DueKey = ""
+		}
+		if w.Quote.DueKey != q.DueKey {
+			if w.Quote.DueKey != "" {
+				b.IndexRemove(QuoteDueIndex, w.Quote.DueKey, q.ID)
+			}
+			if q.DueKey != "" {
+				b.IndexAdd(QuoteDueIndex, q.DueKey, q.ID)
+			}
+		}
 		if w.Version == 0 {
 			b.Create("qr/"+q.ID, mustJSON(q))
 			b.IndexAdd("qrp:"+q.ProviderID, catalogue.TimeKey(q.CreateTime), q.ID)
