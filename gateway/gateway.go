@@ -45,6 +45,9 @@ type Config struct {
 	CORSOrigins []string
 	// MaxBodyBytes limits one request body.
 	MaxBodyBytes int64
+	// JWKS is the public key set of the catalogue's provider tokens, served at
+	// /.well-known/jwks.json (nil: not served).
+	JWKS []byte
 }
 
 // Services are the backends the gateway fronts (those with generated REST
@@ -92,6 +95,7 @@ func LoadConfig(e *config.Env) Config {
 type Gateway struct {
 	handler http.Handler
 	conns   map[string]*grpc.ClientConn
+	failed  failures // refused credential exchanges per remote address
 }
 
 // New connects to the backends (lazily: a backend that is down answers 503 per
@@ -132,7 +136,7 @@ func New(ctx context.Context, cfg Config, verifier auth.TokenVerifier, tel *tele
 
 	public := func(r *http.Request) bool {
 		switch r.URL.Path {
-		case "/healthz", "/readyz", "/openapi.json":
+		case "/healthz", "/readyz", "/openapi.json", "/oauth2/token", "/.well-known/jwks.json":
 			return true
 		}
 		return r.Method == http.MethodOptions // CORS preflight carries no token
@@ -143,6 +147,14 @@ func New(ctx context.Context, cfg Config, verifier auth.TokenVerifier, tel *tele
 	})
 	root.HandleFunc("GET /readyz", g.ready)
 	root.Handle("GET /openapi.json", openapi.Handler())
+	root.Handle("POST /oauth2/token", limitBody(cfg.MaxBodyBytes, http.HandlerFunc(g.token)))
+	if cfg.JWKS != nil {
+		root.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "public, max-age=300")
+			_, _ = w.Write(cfg.JWKS)
+		})
+	}
 	root.Handle("/", limitBody(cfg.MaxBodyBytes, mux))
 
 	var h http.Handler = auth.HTTPMiddleware(verifier, public)(root)

@@ -178,24 +178,36 @@ func (d *DevIssuer) KeyID() string { return d.kid }
 // empty issuer or audience means DevIssuerName or DevAudience. The token has a
 // random jti and the key's kid in its header.
 func (d *DevIssuer) Issue(p Principal, issuer, audience string, ttl time.Duration) (string, error) {
-	if err := p.Validate(); err != nil {
-		return "", err
-	}
-	if ttl <= 0 {
-		return "", errors.New("token ttl must be positive")
-	}
 	if issuer == "" {
 		issuer = DevIssuerName
 	}
 	if audience == "" {
 		audience = DevAudience
 	}
-	jti := make([]byte, 16)
-	if _, err := rand.Read(jti); err != nil {
+	c, err := newClaims(p, issuer, audience, ttl)
+	if err != nil {
 		return "", err
 	}
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+	t.Header["kid"] = d.kid
+	return t.SignedString(d.key)
+}
+
+// newClaims are the claims of a token for p valid for ttl from now, with a
+// random jti.
+func newClaims(p Principal, issuer, audience string, ttl time.Duration) (claims, error) {
+	if err := p.Validate(); err != nil {
+		return claims{}, err
+	}
+	if ttl <= 0 {
+		return claims{}, errors.New("token ttl must be positive")
+	}
+	jti := make([]byte, 16)
+	if _, err := rand.Read(jti); err != nil {
+		return claims{}, err
+	}
 	now := time.Now()
-	c := claims{
+	return claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
 			Subject:   p.Subject,
@@ -211,8 +223,5 @@ func (d *DevIssuer) Issue(p Principal, issuer, audience string, ttl time.Duratio
 		ProviderID: p.ProviderID,
 		ClientID:   p.ClientID,
 		Clients:    p.Clients,
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
-	t.Header["kid"] = d.kid
-	return t.SignedString(d.key)
+	}, nil
 }

@@ -19,8 +19,9 @@ type TokenVerifier interface {
 const authorizationKey = "authorization"
 
 // DefaultPublicMethods are the full-method prefixes that need no token: health
-// checks (probes have no token) and server reflection.
-var DefaultPublicMethods = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
+// checks (probes have no token), server reflection, and the catalogue's
+// credential exchange (the client id and secret are its authentication).
+var DefaultPublicMethods = []string{"/grpc.health.v1.Health/", "/grpc.reflection.", "/polku.catalogue.v1.CatalogueService/ExchangeProviderCredential"}
 
 // Option configures the server interceptors.
 type Option func(*options)

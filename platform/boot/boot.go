@@ -40,6 +40,12 @@ type Common struct {
 	JWTAudience      string
 	JWKSURL          string
 	JWTPublicKeyFile string
+	// Provider tokens (the catalogue's OAuth client-credentials exchange):
+	// when ProviderTokenPublicKeyFile is set, tokens whose iss is
+	// ProviderTokenIssuer are trusted too, verified with that key, and only as
+	// PROVIDER tokens.
+	ProviderTokenIssuer        string
+	ProviderTokenPublicKeyFile string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// MetricsAddr, when set, serves Prometheus /metrics there (":9090").
@@ -52,18 +58,20 @@ type Common struct {
 // LoadCommon reads the common settings.
 func LoadCommon(e *config.Env) Common {
 	c := Common{
-		Store:            e.String("POLKU_STORE", "embedded"),
-		DataDir:          e.String("POLKU_DATA_DIR", ".data"),
-		RedisMasterName:  e.String("POLKU_REDIS_MASTER_NAME", ""),
-		RedisUsername:    e.String("POLKU_REDIS_USERNAME", ""),
-		RedisPassword:    e.String("POLKU_REDIS_PASSWORD", ""),
-		JWTIssuer:        e.String("POLKU_JWT_ISSUER", auth.DevIssuerName),
-		JWTAudience:      e.String("POLKU_JWT_AUDIENCE", auth.DevAudience),
-		JWKSURL:          e.String("POLKU_JWKS_URL", ""),
-		JWTPublicKeyFile: e.String("POLKU_JWT_PUBLIC_KEY_FILE", ""),
-		LogLevel:         e.String("POLKU_LOG_LEVEL", "info"),
-		MetricsAddr:      e.String("POLKU_METRICS_ADDR", ""),
-		ShutdownDrain:    e.Duration("POLKU_SHUTDOWN_DRAIN", 5*time.Second),
+		Store:                      e.String("POLKU_STORE", "embedded"),
+		DataDir:                    e.String("POLKU_DATA_DIR", ".data"),
+		RedisMasterName:            e.String("POLKU_REDIS_MASTER_NAME", ""),
+		RedisUsername:              e.String("POLKU_REDIS_USERNAME", ""),
+		RedisPassword:              e.String("POLKU_REDIS_PASSWORD", ""),
+		JWTIssuer:                  e.String("POLKU_JWT_ISSUER", auth.DevIssuerName),
+		JWTAudience:                e.String("POLKU_JWT_AUDIENCE", auth.DevAudience),
+		JWKSURL:                    e.String("POLKU_JWKS_URL", ""),
+		JWTPublicKeyFile:           e.String("POLKU_JWT_PUBLIC_KEY_FILE", ""),
+		ProviderTokenIssuer:        e.String("POLKU_PROVIDER_TOKEN_ISSUER", DefaultProviderTokenIssuer),
+		ProviderTokenPublicKeyFile: e.String("POLKU_PROVIDER_TOKEN_PUBLIC_KEY_FILE", ""),
+		LogLevel:                   e.String("POLKU_LOG_LEVEL", "info"),
+		MetricsAddr:                e.String("POLKU_METRICS_ADDR", ""),
+		ShutdownDrain:              e.Duration("POLKU_SHUTDOWN_DRAIN", 5*time.Second),
 	}
 	for _, a := range strings.Split(e.String("POLKU_REDIS_ADDRS", "127.0.0.1:6379"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -129,8 +137,35 @@ func (s *Stores) Close() error {
 	return s.db.Close()
 }
 
-// NewVerifier builds the token verifier the configuration names.
-func NewVerifier(ctx context.Context, c Common) (*auth.Verifier, error) {
+// DefaultProviderTokenIssuer is the iss of the catalogue's provider tokens.
+const DefaultProviderTokenIssuer = "polku-catalogue"
+
+// NewVerifier builds the token verifier the configuration names: the region's
+// identity provider, plus the catalogue's provider-token issuer when its public
+// key is configured.
+func NewVerifier(ctx context.Context, c Common) (auth.TokenVerifier, error) {
+	idp, err := idpVerifier(ctx, c)
+	if err != nil || c.ProviderTokenPublicKeyFile == "" {
+		return idp, err
+	}
+	if c.ProviderTokenIssuer == c.JWTIssuer {
+		return nil, errors.New("POLKU_PROVIDER_TOKEN_ISSUER must differ from POLKU_JWT_ISSUER")
+	}
+	pem, err := os.ReadFile(c.ProviderTokenPublicKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("POLKU_PROVIDER_TOKEN_PUBLIC_KEY_FILE: %w", err)
+	}
+	prov, err := auth.NewVerifier(ctx, auth.Config{Issuer: c.ProviderTokenIssuer, Audience: c.JWTAudience, PublicKeyPEM: pem})
+	if err != nil {
+		return nil, fmt.Errorf("POLKU_PROVIDER_TOKEN_PUBLIC_KEY_FILE: %w", err)
+	}
+	return auth.NewMultiVerifier(
+		auth.Trusted{Issuer: c.JWTIssuer, Verifier: idp},
+		auth.Trusted{Issuer: c.ProviderTokenIssuer, Verifier: prov, Roles: []auth.Role{auth.RoleProvider}},
+	)
+}
+
+func idpVerifier(ctx context.Context, c Common) (*auth.Verifier, error) {
 	cfg := auth.Config{Issuer: c.JWTIssuer, Audience: c.JWTAudience, JWKSURL: c.JWKSURL}
 	switch {
 	case c.JWKSURL != "" && c.JWTPublicKeyFile != "":

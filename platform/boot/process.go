@@ -48,7 +48,7 @@ type Process struct {
 	Log       *slog.Logger
 	Telemetry *telemetry.Providers
 	Stores    *Stores
-	Verifier  *auth.Verifier
+	Verifier  auth.TokenVerifier
 	// Metrics is the Prometheus endpoint Serve runs when POLKU_METRICS_ADDR is
 	// set; nil otherwise.
 	Metrics *telemetry.Scrape

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/polku-hb/polku/gateway"
+	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/config"
 	"github.com/polku-hb/polku/platform/logging"
@@ -55,6 +56,15 @@ func run(ctx context.Context) error {
 		defer cancel()
 		_ = tel.Shutdown(sctx)
 	}()
+	if f := common.ProviderTokenPublicKeyFile; f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("POLKU_PROVIDER_TOKEN_PUBLIC_KEY_FILE: %w", err)
+		}
+		if cfg.JWKS, err = auth.JWKSFromPEM(pem); err != nil {
+			return fmt.Errorf("POLKU_PROVIDER_TOKEN_PUBLIC_KEY_FILE: %w", err)
+		}
+	}
 	verifier, err := boot.NewVerifier(ctx, common)
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)

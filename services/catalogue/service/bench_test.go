@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +40,15 @@ ruoka ruokailu yhteisö vapaaehtoinen ystävä kummitoiminta harrastus musiikki 
 
 var benchMunicipalities = []string{"837", "536", "980", "211", "604", "418", "091", "049", "092", "235", "564", "853", "179", "398", "405", "286", "444", "698", "743", "905"}
 
+// cpuTime is the user and system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func benchSize() int {
 	if n, err := strconv.Atoi(os.Getenv(BenchOfferingsEnv)); err == nil && n > 0 {
 		return n
@@ -59,14 +70,24 @@ func uniq(s []string) []string {
 	return slices.Compact(s)
 }
 
+// seeded names one offering written by seedBench.
+type seeded struct{ provider, offering string }
+
 // seedBench writes n live offerings of n/100 providers straight through the
 // repository (one atomic batch per provider), which is what the use cases write
 // but without the per-call round trips.
-func seedBench(b *testing.B, st store.Store, n int) {
-	r := rand.New(rand.NewPCG(1, 2))
+func seedBench(b testing.TB, st store.Store, n int) []seeded {
+	return seedCatalogue(b, st, n, 1)
+}
+
+// seedCatalogue is seedBench with a random seed (and Polish, a language not
+// carried in summaries, on some offerings).
+func seedCatalogue(b testing.TB, st store.Store, n int, seed uint64) []seeded {
+	r := rand.New(rand.NewPCG(seed, 2))
 	rp := repo.New(st)
 	now := time.Now().UTC()
 	perProvider := 100
+	var out []seeded
 	for made := 0; made < n; {
 		pid := ids.New()
 		prov := &catalogue.Provider{
@@ -94,6 +115,9 @@ func seedBench(b *testing.B, st store.Store, n int) {
 			if r.IntN(20) == 0 {
 				c.Languages = append(c.Languages, "so")
 			}
+			if seed != 1 && r.IntN(10) == 0 {
+				c.Languages = append(c.Languages, "pl")
+			}
 			if r.IntN(10) == 0 {
 				c.Title.En = "english " + strings.Join(pick(r, benchWords, 2), " ")
 			}
@@ -101,12 +125,15 @@ func seedBench(b *testing.B, st store.Store, n int) {
 			pub := c.Clone()
 			o.Pub, o.State, o.PriceVersion, o.PublishTime = &pub, catalogue.Published, 1, now
 			ch.Offerings = append(ch.Offerings, repo.OfferingWrite{Offering: o})
+			ch.NewPrices = append(ch.NewPrices, catalogue.PriceVersion{OfferingID: o.ID, N: 1, Prices: slices.Clone(pub.Prices), Effective: now})
+			out = append(out, seeded{"providers/" + pid, "providers/" + pid + "/offerings/" + o.ID})
 			made++
 		}
 		if err := rp.Commit(context.Background(), ch); err != nil {
 			b.Fatalf("seed: %v", err)
 		}
 	}
+	return out
 }
 
 var benchQueries = []*cataloguev1.SearchOfferingsRequest{
@@ -128,11 +155,29 @@ var benchQueries = []*cataloguev1.SearchOfferingsRequest{
 func BenchmarkSearch(b *testing.B) {
 	n := benchSize()
 	run := func(b *testing.B, st store.Store) {
-		start := time.Now()
+		t0 := time.Now()
 		seedBench(b, st, n)
-		b.Logf("seeded %d offerings in %v", n, time.Since(start).Round(time.Millisecond))
-		e := start2(b, st)
+		b.Logf("seeded %d offerings in %v", n, time.Since(t0).Round(time.Millisecond))
+		heap := func() uint64 {
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			return m.HeapAlloc
+		}
+		before := heap()
+		e := start(b, st)
 		ctx := e.tok.As(b, aino)
+		// What a replica does at start: load its search projection.
+		t0 = time.Now()
+		if err := e.svc.LoadSearch(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("projection load %v", time.Since(t0).Round(time.Millisecond))
+		// Live heap of the replica (projection, gRPC server, client), kept
+		// reachable until measured.
+		after := heap()
+		heapMB := float64(after-min(before, after)) / (1 << 20)
+		runtime.KeepAlive(e)
 		for _, q := range benchQueries { // warm up and check
 			if _, err := e.cc.SearchOfferings(ctx, q); err != nil {
 				b.Fatalf("SearchOfferings(%v): %v", q, err)
@@ -153,6 +198,7 @@ func BenchmarkSearch(b *testing.B) {
 			}
 		}
 		lat := make([]time.Duration, 0, b.N)
+		cpu0 := cpuTime()
 		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
 			t0 := time.Now()
@@ -162,6 +208,7 @@ func BenchmarkSearch(b *testing.B) {
 			lat = append(lat, time.Since(t0))
 		}
 		b.StopTimer()
+		cpu := cpuTime() - cpu0
 		slices.Sort(lat)
 		if len(lat) > 0 {
 			p := func(q float64) float64 {
@@ -170,6 +217,10 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportMetric(p(0.50), "p50_ms")
 			b.ReportMetric(p(0.99), "p99_ms")
 			b.ReportMetric(float64(n), "offerings")
+			b.ReportMetric(heapMB, "replica_heap_MB")
+			// CPU this process spent per search (gRPC client and server, store
+			// reads, the projection): the work, whatever else runs on the host.
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(lat)), "cpu_ms/op")
 		}
 	}
 	b.Run(fmt.Sprintf("embedded/%d", n), func(b *testing.B) {
@@ -181,10 +232,10 @@ func BenchmarkSearch(b *testing.B) {
 		run(b, db.Namespace(service.Namespace, service.Shards))
 	})
 	b.Run(fmt.Sprintf("redis/%d", n), func(b *testing.B) {
-		rc := redis.NewClient(&redis.Options{Addr: testkit.StartRedis(b)})
+		// No client retries: a batch retried after a read timeout on this busy
+		// machine would be applied twice (and then refused as a conflict).
+		rc := redis.NewClient(&redis.Options{Addr: testkit.StartRedis(b), ReadTimeout: 30 * time.Second, MaxRetries: -1})
 		b.Cleanup(func() { rc.Close() })
 		run(b, redisstore.New(rc, service.Namespace, service.Shards))
 	})
 }
-
-func start2(b *testing.B, st store.Store) *env { return start(b, st) }

@@ -4,6 +4,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -34,7 +35,25 @@ type Deps struct {
 	Store     store.Store
 	Telemetry *telemetry.Providers
 	Logger    *slog.Logger
+	// SearchFromStore answers searches from the store's search indexes instead
+	// of the in-memory projection (POLKU_CATALOGUE_SEARCH=store): slower, but
+	// no memory for the projection (about 0.5 KB per live offering).
+	SearchFromStore bool
+	// Tokens signs provider tokens for the credential exchange (nil: the
+	// exchange answers FAILED_PRECONDITION).
+	Tokens *TokenConfig
+	// ExpiryInterval is how often RunWorkers looks for due quote requests
+	// (POLKU_CATALOGUE_EXPIRY_INTERVAL; 0 = DefaultExpiryInterval).
+	ExpiryInterval time.Duration
 }
+
+// DefaultExpiryInterval is how often quote requests are checked for expiry.
+const DefaultExpiryInterval = time.Minute
+
+// TokenConfig is how the credential exchange signs provider tokens: Signer
+// (the dev issuer in development, auth.NewSigner of the key file in
+// production), the tokens' iss and aud, and their lifetime.
+type TokenConfig = app.TokenConfig
 
 // Service is a ready catalogue service.
 type Service struct {
@@ -52,6 +71,15 @@ func New(d Deps) (*Service, error) {
 		return nil, errors.New("catalogue: store namespace must have the service's shard count")
 	}
 	a := app.New(repo.New(d.Store), d.Logger)
+	if !d.SearchFromStore {
+		a.UseProjection()
+	}
+	if d.Tokens != nil {
+		if d.Tokens.Signer == nil || d.Tokens.Issuer == "" || d.Tokens.Audience == "" || d.Tokens.TTL <= 0 {
+			return nil, errors.New("catalogue: provider tokens need a signer, issuer, audience and a positive lifetime")
+		}
+		a.UseTokens(*d.Tokens)
+	}
 	return &Service{app: a, api: grpcapi.New(a, d.Logger), deps: d}, nil
 }
 
@@ -59,6 +87,28 @@ func New(d Deps) (*Service, error) {
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	cataloguev1.RegisterCatalogueServiceServer(r, s.api)
 }
+
+// LoadSearch loads the replica's search projection from the store; call it
+// before serving (a search also loads it when it is not loaded yet). At 100,000
+// live offerings it takes a few seconds (see docs/catalogue.md).
+func (s *Service) LoadSearch(ctx context.Context) error { return s.app.LoadProjection(ctx) }
+
+// RunWorkers runs the background work until ctx ends: the quote-request
+// expiry worker. Safe to run in several replicas (one wins each transition).
+func (s *Service) RunWorkers(ctx context.Context) error {
+	iv := s.deps.ExpiryInterval
+	if iv <= 0 {
+		iv = DefaultExpiryInterval
+	}
+	if err := s.app.RunExpiry(ctx, iv); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// ExpireDue runs one expiry pass now and returns how many quote requests it
+// expired or lapsed (tests, operations).
+func (s *Service) ExpireDue(ctx context.Context) (int, error) { return s.app.ExpireDue(ctx) }
 
 // SetClock replaces the service's clock (tests and demos of freshness and
 // quote expiry). Not safe to call while requests are served.

@@ -45,17 +45,25 @@ func stores(t *testing.T, run func(t *testing.T, st store.Store)) {
 	testkit.EachBackend(t, func(t *testing.T, b *boot.Stores) { run(t, b.Namespace(service.Namespace, service.Shards)) })
 }
 
-func start(t testing.TB, st store.Store) *env {
+func start(t testing.TB, st store.Store) *env { return startWith(t, st, nil) }
+
+// startWith starts a replica whose Deps opt may change (tok: the test tokens
+// its server accepts).
+func startWith(t testing.TB, st store.Store, opt func(d *service.Deps, tok *testkit.Tokens)) *env {
 	t.Helper()
 	tel, err := telemetry.Setup(context.Background(), telemetry.Config{ServiceName: service.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := service.New(service.Deps{Store: st, Telemetry: tel, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	tok := testkit.NewTokens(t)
+	d := service.Deps{Store: st, Telemetry: tel, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	if opt != nil {
+		opt(&d, tok)
+	}
+	svc, err := service.New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := testkit.NewTokens(t)
 	conn := testkit.Serve(t, tok.Verifier, tel, func(r grpc.ServiceRegistrar) { svc.Register(r) })
 	return &env{cc: cataloguev1.NewCatalogueServiceClient(conn), tok: tok, svc: svc}
 }

@@ -40,6 +40,10 @@ import (
 	referralsvc "github.com/polku-hb/polku/services/referral/service"
 )
 
+// ProviderTokenTTL is the lifetime of the provider tokens the catalogue's
+// credential exchange issues in the all-in-one.
+const ProviderTokenTTL = 15 * time.Minute
+
 // Options configure a Stack. Zero values give the `polku dev` defaults.
 type Options struct {
 	// DataDir holds the embedded store, the dev signing key and the dev
@@ -225,11 +229,16 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		log := logging.New(o.Log, "info", cataloguesvc.Name)
 		st := stores.Namespace(cataloguesvc.Namespace, cataloguesvc.Shards)
-		svc, err := cataloguesvc.New(cataloguesvc.Deps{Store: st, Telemetry: tel, Logger: log})
+		// Provider systems exchange their credentials for dev-issuer tokens,
+		// which every service here already trusts.
+		svc, err := cataloguesvc.New(cataloguesvc.Deps{Store: st, Telemetry: tel, Logger: log, Tokens: &cataloguesvc.TokenConfig{
+			Signer: issuer, Issuer: auth.DevIssuerName, Audience: auth.DevAudience, TTL: ProviderTokenTTL,
+		}})
 		if err != nil {
 			return fail(err)
 		}
 		serve("catalogue", log, tel, st.Ping, svc.Register)
+		s.goRun(func() error { return svc.RunWorkers(ctx) })
 		timelineSources = append(timelineSources, st)
 		s.catalogue = svc
 	}
@@ -330,7 +339,11 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return fail(err)
 	}
-	gw, err := gateway.New(ctx, gateway.Config{Targets: s.GRPCAddrs, MaxBodyBytes: 1 << 20}, verifier, tel)
+	jwks, err := auth.JWKSFromPEM(issuer.PublicKeyPEM())
+	if err != nil {
+		return fail(err)
+	}
+	gw, err := gateway.New(ctx, gateway.Config{Targets: s.GRPCAddrs, MaxBodyBytes: 1 << 20, JWKS: jwks}, verifier, tel)
 	if err != nil {
 		return fail(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/polku-hb/polku/platform/auth"
@@ -18,6 +20,7 @@ import (
 	"github.com/polku-hb/polku/platform/ids"
 	"github.com/polku-hb/polku/platform/store"
 	"github.com/polku-hb/polku/services/catalogue/internal/catalogue"
+	"github.com/polku-hb/polku/services/catalogue/internal/projection"
 	repo "github.com/polku-hb/polku/services/catalogue/internal/store"
 )
 
@@ -39,6 +42,12 @@ type Service struct {
 	repo *repo.Repo
 	log  *slog.Logger
 	now  func() time.Time
+
+	proj       *projection.Projection // nil: search reads the store's indexes
+	projMu     sync.Mutex             // one load or refresh at a time
+	projLoaded atomic.Bool
+
+	tokens *TokenConfig // nil: no credential exchange
 }
 
 // New builds the use cases.

@@ -53,7 +53,8 @@ func (s *Service) CreateCredential(ctx context.Context, providerID, displayName 
 			return c, "", err
 		}
 	}
-	c, secret := catalogue.NewCredential(ids.New(), providerID, displayName, p.Subject, expire, now)
+	// Drawn in the provider's shard, so the client id alone finds it.
+	c, secret := catalogue.NewCredential(ids.NewInShard(shard, repo.Shards), providerID, displayName, p.Subject, expire, now)
 	name := "providers/" + providerID + "/credentials/" + c.ID
 	ch := &repo.Change{
 		ProviderID: providerID, Current: prov, Credential: c, ReqKey: reqKey, Result: c.ID,

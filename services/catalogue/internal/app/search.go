@@ -25,19 +25,15 @@ type SearchResult struct {
 	Price int64 // -1 when quote only
 }
 
-// Search finds live offerings. Candidate sets come from the store's search
-// indexes (word prefixes, municipalities, languages not carried in summaries)
-// and are intersected in memory; the remaining filters and the sort use the
-// summaries stored in the index entries; only the page's documents are loaded.
-// With no words and no index filters, the relevance order (newest first) is
-// paged straight from the live index.
+// Search finds live offerings: the ordered hits come from the replica's search
+// projection (brought up to date with the store first, see projection.go) or,
+// without one, from the store's search indexes; only the page's documents are
+// loaded from the store.
 func (s *Service) Search(ctx context.Context, q catalogue.Query, pageToken string, limit int) ([]SearchResult, string, int, error) {
 	if _, err := caller(ctx); err != nil {
 		return nil, "", 0, err
 	}
 	binding := fmt.Sprintf("%v", q)
-	var hits []catalogue.Hit
-	var total int
 	offset := 0
 	if pageToken != "" {
 		e, err := pagination.Decode(pageToken, binding)
@@ -50,34 +46,11 @@ func (s *Service) Search(ctx context.Context, q catalogue.Query, pageToken strin
 		}
 		offset = n
 	}
-	langIndex := len(q.Languages) > 0 && !q.LangsBySummary()
-	plain := len(q.Words) == 0 && len(q.Municipalities) == 0 && !langIndex
-	next := ""
-	if plain && q.Order != "price" && q.Order != "waiting_time" && noSummaryFilters(q) {
-		entries, err := s.repo.Scan(ctx, store.AllShards, "s:live", store.IndexQuery{Limit: offset + limit + 1, Reverse: true})
-		if err != nil {
-			return nil, "", 0, err
-		}
-		for _, e := range entries {
-			if sum, ok := catalogue.DecodeSummary(e.ID); ok {
-				hits = append(hits, catalogue.Hit{Summary: sum})
-			}
-		}
-		total = len(hits) // a lower bound when another page follows
-	} else {
-		cands, err := s.candidates(ctx, q, langIndex)
-		if err != nil {
-			return nil, "", 0, err
-		}
-		hits = make([]catalogue.Hit, 0, len(cands))
-		for _, h := range cands {
-			if q.Matches(h.Summary) {
-				hits = append(hits, h)
-			}
-		}
-		total = min(len(hits), MaxTotal)
-		hits = q.Top(hits, min(offset+limit+1, len(hits)))
+	hits, total, err := s.hits(ctx, q, offset+limit+1)
+	if err != nil {
+		return nil, "", 0, err
 	}
+	next := ""
 	if offset > len(hits) {
 		offset = len(hits)
 	}
@@ -118,6 +91,57 @@ func (s *Service) Search(ctx context.Context, q catalogue.Query, pageToken strin
 		out = append(out, SearchResult{View: s.view(o, provs[o.ProviderID], 0, false, regions), Score: h.Score, Price: h.Price})
 	}
 	return out, next, total, nil
+}
+
+// hits are the first k hits of q in order and the total_size to report.
+func (s *Service) hits(ctx context.Context, q catalogue.Query, k int) ([]catalogue.Hit, int, error) {
+	langIndex := len(q.Languages) > 0 && !q.LangsBySummary()
+	plain := len(q.Words) == 0 && len(q.Municipalities) == 0 && !langIndex &&
+		q.Order != "price" && q.Order != "waiting_time" && noSummaryFilters(q)
+	if s.proj != nil {
+		if err := s.syncProjection(ctx); err != nil {
+			return nil, 0, err
+		}
+		if plain {
+			hits := s.proj.Newest(k)
+			return hits, len(hits), nil // a lower bound when another page follows
+		}
+		hits, count := s.proj.Search(q, langIndex, k)
+		return hits, min(count, MaxTotal), nil
+	}
+	return s.storeHits(ctx, q, k, plain, langIndex)
+}
+
+// storeHits answers from the store's search indexes: candidate sets (word
+// prefixes, municipalities, languages not carried in summaries) are read from
+// every shard and intersected in memory; the remaining filters and the sort use
+// the summaries stored in the index entries. With no words and no filters the
+// relevance order (newest first) is paged straight from the live index.
+func (s *Service) storeHits(ctx context.Context, q catalogue.Query, k int, plain, langIndex bool) ([]catalogue.Hit, int, error) {
+	var hits []catalogue.Hit
+	if plain {
+		entries, err := s.repo.Scan(ctx, store.AllShards, "s:live", store.IndexQuery{Limit: k, Reverse: true})
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, e := range entries {
+			if sum, ok := catalogue.DecodeSummary(e.ID); ok {
+				hits = append(hits, catalogue.Hit{Summary: sum})
+			}
+		}
+		return hits, len(hits), nil // a lower bound when another page follows
+	}
+	cands, err := s.candidates(ctx, q, langIndex)
+	if err != nil {
+		return nil, 0, err
+	}
+	hits = make([]catalogue.Hit, 0, len(cands))
+	for _, h := range cands {
+		if q.Matches(h.Summary) {
+			hits = append(hits, h)
+		}
+	}
+	return q.Top(hits, min(k, len(hits))), min(len(hits), MaxTotal), nil
 }
 
 func noSummaryFilters(q catalogue.Query) bool {

@@ -92,6 +92,9 @@ type QuoteRequest struct {
 	State         QuoteState `json:"state"`
 	CreateTime    time.Time  `json:"create_time"`
 	UpdateTime    time.Time  `json:"update_time"`
+	// DueKey is the sort key of the request's entry in the store's due-time
+	// index as last written ("" = none): the store needs it to move the entry.
+	DueKey string `json:"due_key,omitempty"`
 }
 
 var clientRe = regexp.MustCompile(`^clients/[A-Za-z0-9_-]{1,64}$`)
@@ -150,6 +153,19 @@ func ValidateQuote(q *Quote, now time.Time) error {
 		vs.add("quote.valid_until", "must not be in the past")
 	}
 	return vs.Err()
+}
+
+// DueTime is when Expire will next change the request: the response due time
+// of a REQUESTED one, the end of the quote's validity of a QUOTED one; false
+// when no time-driven transition is ahead.
+func (q *QuoteRequest) DueTime() (time.Time, bool) {
+	switch {
+	case q.State == QuoteRequested:
+		return q.ResponseDue, true
+	case q.State == QuoteQuoted && q.Quote != nil:
+		return q.Quote.ValidUntil.EndOfDay(), true
+	}
+	return time.Time{}, false
 }
 
 // Expire applies the time-driven transitions: REQUESTED past its response due

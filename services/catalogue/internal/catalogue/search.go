@@ -299,6 +299,9 @@ func (q *Query) Top(hits []Hit, k int) []Hit {
 	return h
 }
 
+// Compare orders two hits as Sort does (< 0: a comes first).
+func (q *Query) Compare(a, b Hit) int { return q.compare(a, b) }
+
 func (q *Query) compare(a, b Hit) int {
 	{
 		var c int

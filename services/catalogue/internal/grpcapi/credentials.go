@@ -71,3 +71,14 @@ func (s *Server) RevokeProviderCredential(ctx context.Context, req *cataloguev1.
 	}
 	return credentialOut(c, ""), nil
 }
+
+func (s *Server) ExchangeProviderCredential(ctx context.Context, req *cataloguev1.ExchangeProviderCredentialRequest) (*cataloguev1.ExchangeProviderCredentialResponse, error) {
+	if req.GetClientId() == "" || req.GetClientSecret() == "" {
+		return nil, invalid("client_id", "client_id and client_secret are required")
+	}
+	tok, ttl, err := s.app.ExchangeCredential(ctx, req.GetClientId(), req.GetClientSecret())
+	if err != nil {
+		return nil, s.toStatus(ctx, "the credential", err)
+	}
+	return &cataloguev1.ExchangeProviderCredentialResponse{AccessToken: tok, ExpiresIn: int64(ttl / time.Second)}, nil
+}

@@ -38,6 +38,10 @@ func (s *Server) toStatus(ctx context.Context, resource string, err error) error
 			field = "page_size"
 		}
 		return apierr.Invalid(apierr.Violation{Field: field, Description: err.Error()})
+	case errors.Is(err, app.ErrBadCredential):
+		return apierr.New(codes.Unauthenticated, "INVALID_CLIENT", "invalid client credentials", nil)
+	case errors.Is(err, app.ErrTokensOff):
+		return apierr.New(codes.FailedPrecondition, "EXCHANGE_NOT_CONFIGURED", "the credential exchange is not configured in this deployment", nil)
 	case errors.Is(err, app.ErrUnauthenticated):
 		return status.Error(codes.Unauthenticated, "missing or invalid bearer token")
 	case errors.Is(err, app.ErrPermission):

@@ -26,6 +26,9 @@
 //	cred:<provider>      a provider's credentials; sort key = create time
 //	qrp:<provider>       a provider's quote-request inbox; sort key = create time
 //	qrw:<worker>         quote requests a worker asked; sort key = create time
+//	qrdue                open quote requests by due time (response due / end of quote validity)
+//	s:seq (document)     the shard's search change sequence (its version)
+//	s:chg                offerings by the search change sequence of their latest change
 //	regions (shard 0)    regions with settings
 //
 // Search indexes hold only live offerings (published content, provider ACTIVE);
@@ -37,6 +40,8 @@
 //	s:lang:<code>        live offerings given in a language
 //	s:w                  word index: sort key = normalised word, id = weight + summary;
 //	                     a query word is a prefix range scan of this one index
+//	s:proj               one compact entry per live offering (projection.Entry):
+//	                     what a replica's search projection loads
 //
 // Why 8 shards: every search reads each index it needs from every shard (one
 // pipelined round trip per index on Redis), so fewer shards mean cheaper
@@ -54,10 +59,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/polku-hb/polku/platform/events"
 	"github.com/polku-hb/polku/platform/store"
 	"github.com/polku-hb/polku/services/catalogue/internal/catalogue"
+	"github.com/polku-hb/polku/services/catalogue/internal/projection"
 )
 
 // Namespace and shard count of the catalogue.
@@ -126,6 +133,20 @@ func pvKey(oid string, n int) string { return "pv/" + oid + "/" + strconv.Itoa(n
 // Credential reads a provider credential (in its provider's shard).
 func (r *Repo) Credential(ctx context.Context, providerID, id string) (*catalogue.Credential, int64, error) {
 	return get[catalogue.Credential](ctx, r.st, ShardOf(providerID), "cred/"+id)
+}
+
+// CredentialByID finds a credential from its id alone (a client id): in the
+// id's shard (where credentials are drawn), else in any shard (credentials
+// issued before ids were drawn so).
+func (r *Repo) CredentialByID(ctx context.Context, id string) (*catalogue.Credential, error) {
+	home := ShardOf(id)
+	for i := range Shards {
+		c, _, err := get[catalogue.Credential](ctx, r.st, (home+i)%Shards, "cred/"+id)
+		if !errors.Is(err, ErrNotFound) {
+			return c, err
+		}
+	}
+	return nil, ErrNotFound
 }
 
 // Credentials reads a page of a provider's credentials, newest first.
@@ -261,10 +282,176 @@ type QuoteWrite struct {
 	Version int64 // 0 = create
 }
 
-// Commit writes a Change atomically.
+// Commit writes a Change atomically. A change that writes offerings also
+// advances the shard's search change sequence (the version of the s:seq
+// document, compare-and-set in the same batch) and files each offering under
+// the new sequence in s:chg, which is how every replica's search projection
+// learns what changed. Two changes of different providers in one shard may
+// race for the sequence: the loser is retried here while only the sequence
+// moved (bounded), so callers see no more conflicts than before.
 func (r *Repo) Commit(ctx context.Context, ch *Change) error {
-	b := &store.Batch{}
 	shard := ShardOf(ch.ProviderID)
+	if len(ch.Offerings) == 0 {
+		b, _ := r.batch(ch, 0)
+		if err := r.st.Commit(ctx, shard, b); err != nil {
+			return conflict(err)
+		}
+		setDueKeys(ch)
+		return nil
+	}
+	seq, err := r.SearchSeq(ctx, shard)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		b, indexed := r.batch(ch, seq)
+		err := r.st.Commit(ctx, shard, b)
+		if err == nil {
+			for i, w := range ch.Offerings {
+				w.Offering.Indexed = indexed[i]
+			}
+			setDueKeys(ch)
+			return nil
+		}
+		if conflict(err) != ErrConflict || attempt == 8 {
+			return conflict(err)
+		}
+		now, rerr := r.SearchSeq(ctx, shard)
+		if rerr != nil {
+			return rerr
+		}
+		if now == seq {
+			return ErrConflict // the conflict was elsewhere: the caller's to handle
+		}
+		seq = now
+	}
+}
+
+// QuoteDueIndex is the per-shard index of open quote requests by the time
+// their next time-driven transition is due (sort key TimeKey(due), id the
+// request id), read by the expiry worker.
+const QuoteDueIndex = "qrdue"
+
+// setDueKeys records on the committed quote requests the due entries written.
+func setDueKeys(ch *Change) {
+	for _, w := range ch.Quotes {
+		if due, ok := w.Quote.DueTime(); ok {
+			w.Quote.DueKey = catalogue.TimeKey(due)
+		} else {
+			w.Quote.DueKey = ""
+		}
+	}
+}
+
+// DueQuotes lists up to limit quote requests of a shard whose due time is at
+// or before now, earliest first.
+func (r *Repo) DueQuotes(ctx context.Context, shard int, now time.Time, limit int) ([]string, error) {
+	entries, err := r.st.Scan(ctx, shard, QuoteDueIndex, store.IndexQuery{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	end := catalogue.TimeKey(now)
+	var ids []string
+	for _, e := range entries {
+		if e.SortKey > end {
+			break
+		}
+		ids = append(ids, e.ID)
+	}
+	return ids, nil
+}
+
+// seqKey is the document whose version is a shard's search change sequence.
+const seqKey = "s:seq"
+
+// SeqKey is the s:chg sort key of change sequence n.
+func SeqKey(n int64) string { return fmt.Sprintf("%016d", n) }
+
+// SearchSeq is a shard's search change sequence (0 before the first change).
+func (r *Repo) SearchSeq(ctx context.Context, shard int) (int64, error) {
+	d, err := r.st.Get(ctx, shard, seqKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	return d.Version, err
+}
+
+// SearchSeqs reads every shard's search change sequence in parallel.
+func (r *Repo) SearchSeqs(ctx context.Context) ([]int64, error) {
+	out := make([]int64, Shards)
+	errs := make([]error, Shards)
+	var wg sync.WaitGroup
+	for sh := range Shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[sh], errs[sh] = r.SearchSeq(ctx, sh)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// SearchChanges lists the offerings of a shard changed after sequence after
+// (each offering is filed once, under its latest change) and the highest
+// sequence seen.
+func (r *Repo) SearchChanges(ctx context.Context, shard int, after int64) ([]string, int64, error) {
+	q := store.IndexQuery{Limit: scanChunk}
+	if after > 0 {
+		q.After = store.IndexEntry{SortKey: SeqKey(after), ID: "\xff"}
+	}
+	var ids []string
+	top := after
+	for {
+		page, err := r.st.Scan(ctx, shard, "s:chg", q)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, e := range page {
+			ids = append(ids, e.ID)
+			if n, err := strconv.ParseInt(e.SortKey, 10, 64); err == nil {
+				top = max(top, n)
+			}
+		}
+		if len(page) < scanChunk {
+			return ids, top, nil
+		}
+		q.After = page[len(page)-1]
+	}
+}
+
+// IndexRefs reads the search-index entries the store holds for offerings of
+// one shard (none for an offering that is not live or no longer exists).
+func (r *Repo) IndexRefs(ctx context.Context, shard int, ids []string) (map[string][]catalogue.IndexRef, error) {
+	out := make(map[string][]catalogue.IndexRef, len(ids))
+	for start := 0; start < len(ids); start += 1000 {
+		part := ids[start:min(start+1000, len(ids))]
+		keys := make([]string, len(part))
+		for i, id := range part {
+			keys[i] = "oidx/" + id
+		}
+		docs, err := r.st.GetMany(ctx, shard, keys...)
+		if err != nil {
+			return nil, err
+		}
+		for i, d := range docs {
+			var refs []catalogue.IndexRef
+			if d.Version > 0 {
+				if err := json.Unmarshal(d.Value, &refs); err != nil {
+					return nil, fmt.Errorf("decode offering index: %w", err)
+				}
+			}
+			out[part[i]] = refs
+		}
+	}
+	return out, nil
+}
+
+// batch builds the Change's batch for search change sequence seq (the current
+// one; the batch moves it to seq+1) without touching ch, returning the index
+// entries each offering will have.
+func (r *Repo) batch(ch *Change, seq int64) (*store.Batch, [][]catalogue.IndexRef) {
+	b := &store.Batch{}
 	if p := ch.Provider; p != nil {
 		if ch.ProviderVersion == 0 {
 			b.Create("prov/"+p.ID, mustJSON(p))
@@ -273,12 +460,19 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 			b.Put("prov/"+p.ID, mustJSON(p), ch.ProviderVersion)
 		}
 	}
-	for _, w := range ch.Offerings {
+	if len(ch.Offerings) > 0 {
+		if seq == 0 {
+			b.Create(seqKey, []byte("1"))
+		} else {
+			b.Put(seqKey, []byte(strconv.FormatInt(seq+1, 10)), seq)
+		}
+	}
+	indexed := make([][]catalogue.IndexRef, len(ch.Offerings))
+	for i, w := range ch.Offerings {
 		o := w.Offering
 		for _, e := range o.Indexed {
 			b.IndexRemove(e.Index, e.SortKey, e.ID)
 		}
-		o.Indexed = nil
 		if w.Delete {
 			b.Delete("off/"+o.ID, w.Version)
 			if o.IndexedVersion > 0 {
@@ -288,16 +482,19 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 			b.IndexRemove("offp:"+o.ProviderID, catalogue.TimeKey(o.CreateTime), o.ID)
 			continue
 		}
+		var refs []catalogue.IndexRef
 		if ch.Current != nil && o.Live(ch.Current.State) {
-			o.Indexed = searchEntries(o, ch.Current)
+			refs = searchEntries(o, ch.Current)
 		}
-		for _, e := range o.Indexed {
+		refs = append(refs, catalogue.IndexRef{Index: "s:chg", SortKey: SeqKey(seq + 1), ID: o.ID})
+		indexed[i] = refs
+		for _, e := range refs {
 			b.IndexAdd(e.Index, e.SortKey, e.ID)
 		}
 		if o.IndexedVersion == 0 {
-			b.Create("oidx/"+o.ID, mustJSON(o.Indexed))
+			b.Create("oidx/"+o.ID, mustJSON(refs))
 		} else {
-			b.Put("oidx/"+o.ID, mustJSON(o.Indexed), o.IndexedVersion)
+			b.Put("oidx/"+o.ID, mustJSON(refs), o.IndexedVersion)
 		}
 		if w.Version == 0 {
 			b.Create("off/"+o.ID, mustJSON(o))
@@ -308,7 +505,20 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 		}
 	}
 	for _, w := range ch.Quotes {
-		q := w.Quote
+		q := *w.Quote // a copy: the due key is set on the caller's only after the commit
+		if due, ok := q.DueTime(); ok {
+			q.DueKey = catalogue.TimeKey(due)
+		} else {
+			q.DueKey = ""
+		}
+		if w.Quote.DueKey != q.DueKey {
+			if w.Quote.DueKey != "" {
+				b.IndexRemove(QuoteDueIndex, w.Quote.DueKey, q.ID)
+			}
+			if q.DueKey != "" {
+				b.IndexAdd(QuoteDueIndex, q.DueKey, q.ID)
+			}
+		}
 		if w.Version == 0 {
 			b.Create("qr/"+q.ID, mustJSON(q))
 			b.IndexAdd("qrp:"+q.ProviderID, catalogue.TimeKey(q.CreateTime), q.ID)
@@ -345,7 +555,7 @@ func (r *Repo) Commit(ctx context.Context, ch *Change) error {
 	for _, e := range ch.Events {
 		b.Emit(e.Marshal())
 	}
-	return conflict(r.st.Commit(ctx, shard, b))
+	return b, indexed
 }
 
 func conflict(err error) error {
@@ -364,13 +574,15 @@ func searchEntries(o *catalogue.Offering, p *catalogue.Provider) []catalogue.Ind
 	sum := catalogue.Summarise(o, p).Encode()
 	tk := catalogue.TimeKey(o.UpdateTime)
 	out := []catalogue.IndexRef{{Index: "s:live", SortKey: tk, ID: sum}}
-	for _, m := range catalogue.EffectiveAreas(o.Pub, p) {
+	areas, langs := catalogue.EffectiveAreas(o.Pub, p), catalogue.EffectiveLanguages(o.Pub, p)
+	for _, m := range areas {
 		out = append(out, catalogue.IndexRef{Index: "s:mun:" + m, SortKey: tk, ID: sum})
 	}
-	for _, l := range catalogue.EffectiveLanguages(o.Pub, p) {
+	for _, l := range langs {
 		out = append(out, catalogue.IndexRef{Index: "s:lang:" + l, SortKey: tk, ID: sum})
 	}
 	words := catalogue.IndexWords(o.Pub)
+	out = append(out, catalogue.IndexRef{Index: projection.Index, SortKey: o.ID, ID: projection.Entry(tk, sum, areas, langs, words)})
 	keys := make([]string, 0, len(words))
 	for w := range words {
 		keys = append(keys, w)

@@ -587,6 +587,116 @@ func (x *CreateProviderCredentialRequest) GetRequestId() string {
 	return ""
 }
 
+// Request for ExchangeProviderCredential.
+type ExchangeProviderCredentialRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The credential's client id (`polku-provider-...`).
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The secret shown once when the credential was issued.
+	ClientSecret  string `protobuf:"bytes,2,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeProviderCredentialRequest) Reset() {
+	*x = ExchangeProviderCredentialRequest{}
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeProviderCredentialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeProviderCredentialRequest) ProtoMessage() {}
+
+func (x *ExchangeProviderCredentialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeProviderCredentialRequest.ProtoReflect.Descriptor instead.
+func (*ExchangeProviderCredentialRequest) Descriptor() ([]byte, []int) {
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ExchangeProviderCredentialRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ExchangeProviderCredentialRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+// Response of ExchangeProviderCredential.
+type ExchangeProviderCredentialResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A signed JWT (RS256 or ES256): role PROVIDER, provider_id of the credential.
+	AccessToken string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// Seconds until the token expires.
+	ExpiresIn     int64 `protobuf:"varint,2,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeProviderCredentialResponse) Reset() {
+	*x = ExchangeProviderCredentialResponse{}
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeProviderCredentialResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeProviderCredentialResponse) ProtoMessage() {}
+
+func (x *ExchangeProviderCredentialResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeProviderCredentialResponse.ProtoReflect.Descriptor instead.
+func (*ExchangeProviderCredentialResponse) Descriptor() ([]byte, []int) {
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ExchangeProviderCredentialResponse) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *ExchangeProviderCredentialResponse) GetExpiresIn() int64 {
+	if x != nil {
+		return x.ExpiresIn
+	}
+	return 0
+}
+
 // Request for ListProviderCredentials.
 type ListProviderCredentialsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -606,7 +716,7 @@ type ListProviderCredentialsRequest struct {
 
 func (x *ListProviderCredentialsRequest) Reset() {
 	*x = ListProviderCredentialsRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[9]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -618,7 +728,7 @@ func (x *ListProviderCredentialsRequest) String() string {
 func (*ListProviderCredentialsRequest) ProtoMessage() {}
 
 func (x *ListProviderCredentialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[9]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -631,7 +741,7 @@ func (x *ListProviderCredentialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProviderCredentialsRequest.ProtoReflect.Descriptor instead.
 func (*ListProviderCredentialsRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{9}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListProviderCredentialsRequest) GetParent() string {
@@ -682,7 +792,7 @@ type ListProviderCredentialsResponse struct {
 
 func (x *ListProviderCredentialsResponse) Reset() {
 	*x = ListProviderCredentialsResponse{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[10]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +804,7 @@ func (x *ListProviderCredentialsResponse) String() string {
 func (*ListProviderCredentialsResponse) ProtoMessage() {}
 
 func (x *ListProviderCredentialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[10]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +817,7 @@ func (x *ListProviderCredentialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProviderCredentialsResponse.ProtoReflect.Descriptor instead.
 func (*ListProviderCredentialsResponse) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{10}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListProviderCredentialsResponse) GetProviderCredentials() []*ProviderCredential {
@@ -739,7 +849,7 @@ type RevokeProviderCredentialRequest struct {
 
 func (x *RevokeProviderCredentialRequest) Reset() {
 	*x = RevokeProviderCredentialRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[11]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +861,7 @@ func (x *RevokeProviderCredentialRequest) String() string {
 func (*RevokeProviderCredentialRequest) ProtoMessage() {}
 
 func (x *RevokeProviderCredentialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[11]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +874,7 @@ func (x *RevokeProviderCredentialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeProviderCredentialRequest.ProtoReflect.Descriptor instead.
 func (*RevokeProviderCredentialRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{11}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeProviderCredentialRequest) GetName() string {
@@ -803,7 +913,7 @@ type CreateOfferingRequest struct {
 
 func (x *CreateOfferingRequest) Reset() {
 	*x = CreateOfferingRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[12]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +925,7 @@ func (x *CreateOfferingRequest) String() string {
 func (*CreateOfferingRequest) ProtoMessage() {}
 
 func (x *CreateOfferingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[12]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +938,7 @@ func (x *CreateOfferingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOfferingRequest.ProtoReflect.Descriptor instead.
 func (*CreateOfferingRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{12}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateOfferingRequest) GetParent() string {
@@ -863,7 +973,7 @@ type GetOfferingRequest struct {
 
 func (x *GetOfferingRequest) Reset() {
 	*x = GetOfferingRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[13]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +985,7 @@ func (x *GetOfferingRequest) String() string {
 func (*GetOfferingRequest) ProtoMessage() {}
 
 func (x *GetOfferingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[13]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +998,7 @@ func (x *GetOfferingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOfferingRequest.ProtoReflect.Descriptor instead.
 func (*GetOfferingRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{13}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetOfferingRequest) GetName() string {
@@ -918,7 +1028,7 @@ type ListOfferingsRequest struct {
 
 func (x *ListOfferingsRequest) Reset() {
 	*x = ListOfferingsRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[14]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1040,7 @@ func (x *ListOfferingsRequest) String() string {
 func (*ListOfferingsRequest) ProtoMessage() {}
 
 func (x *ListOfferingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[14]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1053,7 @@ func (x *ListOfferingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOfferingsRequest.ProtoReflect.Descriptor instead.
 func (*ListOfferingsRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{14}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListOfferingsRequest) GetParent() string {
@@ -994,7 +1104,7 @@ type ListOfferingsResponse struct {
 
 func (x *ListOfferingsResponse) Reset() {
 	*x = ListOfferingsResponse{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[15]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1116,7 @@ func (x *ListOfferingsResponse) String() string {
 func (*ListOfferingsResponse) ProtoMessage() {}
 
 func (x *ListOfferingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[15]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1129,7 @@ func (x *ListOfferingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOfferingsResponse.ProtoReflect.Descriptor instead.
 func (*ListOfferingsResponse) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{15}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListOfferingsResponse) GetOfferings() []*Offering {
@@ -1050,7 +1160,7 @@ type UpdateOfferingRequest struct {
 
 func (x *UpdateOfferingRequest) Reset() {
 	*x = UpdateOfferingRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[16]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1172,7 @@ func (x *UpdateOfferingRequest) String() string {
 func (*UpdateOfferingRequest) ProtoMessage() {}
 
 func (x *UpdateOfferingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[16]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1185,7 @@ func (x *UpdateOfferingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateOfferingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateOfferingRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{16}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UpdateOfferingRequest) GetOffering() *Offering {
@@ -1107,7 +1217,7 @@ type DeleteOfferingRequest struct {
 
 func (x *DeleteOfferingRequest) Reset() {
 	*x = DeleteOfferingRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[17]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1229,7 @@ func (x *DeleteOfferingRequest) String() string {
 func (*DeleteOfferingRequest) ProtoMessage() {}
 
 func (x *DeleteOfferingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[17]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1242,7 @@ func (x *DeleteOfferingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOfferingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteOfferingRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{17}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteOfferingRequest) GetName() string {
@@ -1165,7 +1275,7 @@ type DeleteOfferingResponse struct {
 
 func (x *DeleteOfferingResponse) Reset() {
 	*x = DeleteOfferingResponse{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[18]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1287,7 @@ func (x *DeleteOfferingResponse) String() string {
 func (*DeleteOfferingResponse) ProtoMessage() {}
 
 func (x *DeleteOfferingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[18]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1300,7 @@ func (x *DeleteOfferingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOfferingResponse.ProtoReflect.Descriptor instead.
 func (*DeleteOfferingResponse) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{18}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{20}
 }
 
 // Request for SubmitOffering.
@@ -1208,7 +1318,7 @@ type SubmitOfferingRequest struct {
 
 func (x *SubmitOfferingRequest) Reset() {
 	*x = SubmitOfferingRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[19]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1330,7 @@ func (x *SubmitOfferingRequest) String() string {
 func (*SubmitOfferingRequest) ProtoMessage() {}
 
 func (x *SubmitOfferingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[19]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1343,7 @@ func (x *SubmitOfferingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOfferingRequest.ProtoReflect.Descriptor instead.
 func (*SubmitOfferingRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{19}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SubmitOfferingRequest) GetName() string {
@@ -1273,7 +1383,7 @@ type PublishOfferingRequest struct {
 
 func (x *PublishOfferingRequest) Reset() {
 	*x = PublishOfferingRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[20]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1395,7 @@ func (x *PublishOfferingRequest) String() string {
 func (*PublishOfferingRequest) ProtoMessage() {}
 
 func (x *PublishOfferingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[20]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1408,7 @@ func (x *PublishOfferingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishOfferingRequest.ProtoReflect.Descriptor instead.
 func (*PublishOfferingRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{20}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PublishOfferingRequest) GetName() string {
@@ -1339,7 +1449,7 @@ type RejectOfferingRequest struct {
 
 func (x *RejectOfferingRequest) Reset() {
 	*x = RejectOfferingRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[21]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1351,7 +1461,7 @@ func (x *RejectOfferingRequest) String() string {
 func (*RejectOfferingRequest) ProtoMessage() {}
 
 func (x *RejectOfferingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[21]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +1474,7 @@ func (x *RejectOfferingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectOfferingRequest.ProtoReflect.Descriptor instead.
 func (*RejectOfferingRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{21}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RejectOfferingRequest) GetName() string {
@@ -1412,7 +1522,7 @@ type WithdrawOfferingRequest struct {
 
 func (x *WithdrawOfferingRequest) Reset() {
 	*x = WithdrawOfferingRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[22]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1534,7 @@ func (x *WithdrawOfferingRequest) String() string {
 func (*WithdrawOfferingRequest) ProtoMessage() {}
 
 func (x *WithdrawOfferingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[22]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1547,7 @@ func (x *WithdrawOfferingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawOfferingRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawOfferingRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{22}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WithdrawOfferingRequest) GetName() string {
@@ -1481,7 +1591,7 @@ type ConfirmOfferingRequest struct {
 
 func (x *ConfirmOfferingRequest) Reset() {
 	*x = ConfirmOfferingRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[23]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1603,7 @@ func (x *ConfirmOfferingRequest) String() string {
 func (*ConfirmOfferingRequest) ProtoMessage() {}
 
 func (x *ConfirmOfferingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[23]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1616,7 @@ func (x *ConfirmOfferingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmOfferingRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmOfferingRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{23}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ConfirmOfferingRequest) GetName() string {
@@ -1563,7 +1673,7 @@ type SearchOfferingsRequest struct {
 
 func (x *SearchOfferingsRequest) Reset() {
 	*x = SearchOfferingsRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[24]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1685,7 @@ func (x *SearchOfferingsRequest) String() string {
 func (*SearchOfferingsRequest) ProtoMessage() {}
 
 func (x *SearchOfferingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[24]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1698,7 @@ func (x *SearchOfferingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchOfferingsRequest.ProtoReflect.Descriptor instead.
 func (*SearchOfferingsRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{24}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SearchOfferingsRequest) GetQuery() string {
@@ -1690,7 +1800,7 @@ type SearchOfferingsResponse struct {
 
 func (x *SearchOfferingsResponse) Reset() {
 	*x = SearchOfferingsResponse{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[25]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1812,7 @@ func (x *SearchOfferingsResponse) String() string {
 func (*SearchOfferingsResponse) ProtoMessage() {}
 
 func (x *SearchOfferingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[25]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1825,7 @@ func (x *SearchOfferingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchOfferingsResponse.ProtoReflect.Descriptor instead.
 func (*SearchOfferingsResponse) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{25}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SearchOfferingsResponse) GetResults() []*SearchResult {
@@ -1759,7 +1869,7 @@ type SearchResult struct {
 
 func (x *SearchResult) Reset() {
 	*x = SearchResult{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[26]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1771,7 +1881,7 @@ func (x *SearchResult) String() string {
 func (*SearchResult) ProtoMessage() {}
 
 func (x *SearchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[26]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1784,7 +1894,7 @@ func (x *SearchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResult.ProtoReflect.Descriptor instead.
 func (*SearchResult) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{26}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SearchResult) GetOffering() *Offering {
@@ -1833,7 +1943,7 @@ type GetPriceVersionRequest struct {
 
 func (x *GetPriceVersionRequest) Reset() {
 	*x = GetPriceVersionRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[27]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +1955,7 @@ func (x *GetPriceVersionRequest) String() string {
 func (*GetPriceVersionRequest) ProtoMessage() {}
 
 func (x *GetPriceVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[27]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +1968,7 @@ func (x *GetPriceVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPriceVersionRequest.ProtoReflect.Descriptor instead.
 func (*GetPriceVersionRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{27}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetPriceVersionRequest) GetName() string {
@@ -1887,7 +1997,7 @@ type ListPriceVersionsRequest struct {
 
 func (x *ListPriceVersionsRequest) Reset() {
 	*x = ListPriceVersionsRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[28]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +2009,7 @@ func (x *ListPriceVersionsRequest) String() string {
 func (*ListPriceVersionsRequest) ProtoMessage() {}
 
 func (x *ListPriceVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[28]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +2022,7 @@ func (x *ListPriceVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPriceVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListPriceVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{28}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListPriceVersionsRequest) GetParent() string {
@@ -1963,7 +2073,7 @@ type ListPriceVersionsResponse struct {
 
 func (x *ListPriceVersionsResponse) Reset() {
 	*x = ListPriceVersionsResponse{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[29]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2085,7 @@ func (x *ListPriceVersionsResponse) String() string {
 func (*ListPriceVersionsResponse) ProtoMessage() {}
 
 func (x *ListPriceVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[29]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2098,7 @@ func (x *ListPriceVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPriceVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListPriceVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{29}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListPriceVersionsResponse) GetPriceVersions() []*PriceVersion {
@@ -2016,7 +2126,7 @@ type GetCatalogueSettingsRequest struct {
 
 func (x *GetCatalogueSettingsRequest) Reset() {
 	*x = GetCatalogueSettingsRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[30]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2138,7 @@ func (x *GetCatalogueSettingsRequest) String() string {
 func (*GetCatalogueSettingsRequest) ProtoMessage() {}
 
 func (x *GetCatalogueSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[30]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2151,7 @@ func (x *GetCatalogueSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogueSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogueSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{30}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetCatalogueSettingsRequest) GetName() string {
@@ -2064,7 +2174,7 @@ type UpdateCatalogueSettingsRequest struct {
 
 func (x *UpdateCatalogueSettingsRequest) Reset() {
 	*x = UpdateCatalogueSettingsRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[31]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2186,7 @@ func (x *UpdateCatalogueSettingsRequest) String() string {
 func (*UpdateCatalogueSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateCatalogueSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[31]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2199,7 @@ func (x *UpdateCatalogueSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCatalogueSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCatalogueSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{31}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateCatalogueSettingsRequest) GetCatalogueSettings() *CatalogueSettings {
@@ -2121,7 +2231,7 @@ type CreateQuoteRequestRequest struct {
 
 func (x *CreateQuoteRequestRequest) Reset() {
 	*x = CreateQuoteRequestRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[32]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2243,7 @@ func (x *CreateQuoteRequestRequest) String() string {
 func (*CreateQuoteRequestRequest) ProtoMessage() {}
 
 func (x *CreateQuoteRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[32]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2256,7 @@ func (x *CreateQuoteRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQuoteRequestRequest.ProtoReflect.Descriptor instead.
 func (*CreateQuoteRequestRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{32}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CreateQuoteRequestRequest) GetParent() string {
@@ -2181,7 +2291,7 @@ type GetQuoteRequestRequest struct {
 
 func (x *GetQuoteRequestRequest) Reset() {
 	*x = GetQuoteRequestRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[33]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2303,7 @@ func (x *GetQuoteRequestRequest) String() string {
 func (*GetQuoteRequestRequest) ProtoMessage() {}
 
 func (x *GetQuoteRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[33]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,7 +2316,7 @@ func (x *GetQuoteRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuoteRequestRequest.ProtoReflect.Descriptor instead.
 func (*GetQuoteRequestRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{33}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetQuoteRequestRequest) GetName() string {
@@ -2236,7 +2346,7 @@ type ListQuoteRequestsRequest struct {
 
 func (x *ListQuoteRequestsRequest) Reset() {
 	*x = ListQuoteRequestsRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[34]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2248,7 +2358,7 @@ func (x *ListQuoteRequestsRequest) String() string {
 func (*ListQuoteRequestsRequest) ProtoMessage() {}
 
 func (x *ListQuoteRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[34]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2261,7 +2371,7 @@ func (x *ListQuoteRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuoteRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListQuoteRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{34}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListQuoteRequestsRequest) GetParent() string {
@@ -2312,7 +2422,7 @@ type ListQuoteRequestsResponse struct {
 
 func (x *ListQuoteRequestsResponse) Reset() {
 	*x = ListQuoteRequestsResponse{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[35]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2324,7 +2434,7 @@ func (x *ListQuoteRequestsResponse) String() string {
 func (*ListQuoteRequestsResponse) ProtoMessage() {}
 
 func (x *ListQuoteRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[35]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2337,7 +2447,7 @@ func (x *ListQuoteRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuoteRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListQuoteRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{35}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListQuoteRequestsResponse) GetQuoteRequests() []*QuoteRequest {
@@ -2371,7 +2481,7 @@ type SubmitQuoteRequest struct {
 
 func (x *SubmitQuoteRequest) Reset() {
 	*x = SubmitQuoteRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[36]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2383,7 +2493,7 @@ func (x *SubmitQuoteRequest) String() string {
 func (*SubmitQuoteRequest) ProtoMessage() {}
 
 func (x *SubmitQuoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[36]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2396,7 +2506,7 @@ func (x *SubmitQuoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitQuoteRequest.ProtoReflect.Descriptor instead.
 func (*SubmitQuoteRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{36}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SubmitQuoteRequest) GetName() string {
@@ -2444,7 +2554,7 @@ type DeclineQuoteRequestRequest struct {
 
 func (x *DeclineQuoteRequestRequest) Reset() {
 	*x = DeclineQuoteRequestRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[37]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2456,7 +2566,7 @@ func (x *DeclineQuoteRequestRequest) String() string {
 func (*DeclineQuoteRequestRequest) ProtoMessage() {}
 
 func (x *DeclineQuoteRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[37]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2469,7 +2579,7 @@ func (x *DeclineQuoteRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineQuoteRequestRequest.ProtoReflect.Descriptor instead.
 func (*DeclineQuoteRequestRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{37}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeclineQuoteRequestRequest) GetName() string {
@@ -2515,7 +2625,7 @@ type AcceptQuoteRequestRequest struct {
 
 func (x *AcceptQuoteRequestRequest) Reset() {
 	*x = AcceptQuoteRequestRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[38]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2637,7 @@ func (x *AcceptQuoteRequestRequest) String() string {
 func (*AcceptQuoteRequestRequest) ProtoMessage() {}
 
 func (x *AcceptQuoteRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[38]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2650,7 @@ func (x *AcceptQuoteRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptQuoteRequestRequest.ProtoReflect.Descriptor instead.
 func (*AcceptQuoteRequestRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{38}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AcceptQuoteRequestRequest) GetName() string {
@@ -2581,7 +2691,7 @@ type CancelQuoteRequestRequest struct {
 
 func (x *CancelQuoteRequestRequest) Reset() {
 	*x = CancelQuoteRequestRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[39]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2703,7 @@ func (x *CancelQuoteRequestRequest) String() string {
 func (*CancelQuoteRequestRequest) ProtoMessage() {}
 
 func (x *CancelQuoteRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[39]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2716,7 @@ func (x *CancelQuoteRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelQuoteRequestRequest.ProtoReflect.Descriptor instead.
 func (*CancelQuoteRequestRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{39}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CancelQuoteRequestRequest) GetName() string {
@@ -2657,7 +2767,7 @@ type ExportHsdsRequest struct {
 
 func (x *ExportHsdsRequest) Reset() {
 	*x = ExportHsdsRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[40]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2669,7 +2779,7 @@ func (x *ExportHsdsRequest) String() string {
 func (*ExportHsdsRequest) ProtoMessage() {}
 
 func (x *ExportHsdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[40]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2682,7 +2792,7 @@ func (x *ExportHsdsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportHsdsRequest.ProtoReflect.Descriptor instead.
 func (*ExportHsdsRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{40}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ExportHsdsRequest) GetParent() string {
@@ -2753,7 +2863,7 @@ type ExportHsdsResponse struct {
 
 func (x *ExportHsdsResponse) Reset() {
 	*x = ExportHsdsResponse{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[41]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2765,7 +2875,7 @@ func (x *ExportHsdsResponse) String() string {
 func (*ExportHsdsResponse) ProtoMessage() {}
 
 func (x *ExportHsdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[41]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2778,7 +2888,7 @@ func (x *ExportHsdsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportHsdsResponse.ProtoReflect.Descriptor instead.
 func (*ExportHsdsResponse) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{41}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ExportHsdsResponse) GetServices() []*structpb.Struct {
@@ -2837,7 +2947,7 @@ type ListChangeLogEntriesRequest struct {
 
 func (x *ListChangeLogEntriesRequest) Reset() {
 	*x = ListChangeLogEntriesRequest{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[42]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2849,7 +2959,7 @@ func (x *ListChangeLogEntriesRequest) String() string {
 func (*ListChangeLogEntriesRequest) ProtoMessage() {}
 
 func (x *ListChangeLogEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[42]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2862,7 +2972,7 @@ func (x *ListChangeLogEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChangeLogEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListChangeLogEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{42}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListChangeLogEntriesRequest) GetParent() string {
@@ -2913,7 +3023,7 @@ type ListChangeLogEntriesResponse struct {
 
 func (x *ListChangeLogEntriesResponse) Reset() {
 	*x = ListChangeLogEntriesResponse{}
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[43]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2925,7 +3035,7 @@ func (x *ListChangeLogEntriesResponse) String() string {
 func (*ListChangeLogEntriesResponse) ProtoMessage() {}
 
 func (x *ListChangeLogEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[43]
+	mi := &file_polku_catalogue_v1_catalogue_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2938,7 +3048,7 @@ func (x *ListChangeLogEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChangeLogEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListChangeLogEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{43}
+	return file_polku_catalogue_v1_catalogue_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListChangeLogEntriesResponse) GetChangeLogEntries() []*ChangeLogEntry {
@@ -3005,7 +3115,14 @@ const file_polku_catalogue_v1_catalogue_proto_rawDesc = "" +
 	"\x11polku.fi/ProviderR\x06parent\x12\\\n" +
 	"\x13provider_credential\x18\x02 \x01(\v2&.polku.catalogue.v1.ProviderCredentialB\x03\xe0A\x02R\x12providerCredential\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\xc2\x01\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"o\n" +
+	"!ExchangeProviderCredentialRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\x12(\n" +
+	"\rclient_secret\x18\x02 \x01(\tB\x03\xe0A\x02R\fclientSecret\"f\n" +
+	"\"ExchangeProviderCredentialResponse\x12!\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
+	"\n" +
+	"expires_in\x18\x02 \x01(\x03R\texpiresIn\"\xc2\x01\n" +
 	"\x1eListProviderCredentialsRequest\x121\n" +
 	"\x06parent\x18\x01 \x01(\tB\x19\xe0A\x02\xfaA\x13\n" +
 	"\x11polku.fi/ProviderR\x06parent\x12\x1b\n" +
@@ -3207,7 +3324,7 @@ const file_polku_catalogue_v1_catalogue_proto_rawDesc = "" +
 	"\border_by\x18\x05 \x01(\tR\aorderBy\"\x98\x01\n" +
 	"\x1cListChangeLogEntriesResponse\x12P\n" +
 	"\x12change_log_entries\x18\x01 \x03(\v2\".polku.catalogue.v1.ChangeLogEntryR\x10changeLogEntries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xb3+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc1,\n" +
 	"\x10CatalogueService\x12\x85\x01\n" +
 	"\x0eCreateProvider\x12).polku.catalogue.v1.CreateProviderRequest\x1a\x1c.polku.catalogue.v1.Provider\"*\xdaA\bprovider\x82\xd3\xe4\x93\x02\x19:\bprovider\"\r/v1/providers\x12z\n" +
 	"\vGetProvider\x12&.polku.catalogue.v1.GetProviderRequest\x1a\x1c.polku.catalogue.v1.Provider\"%\xdaA\x04name\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=providers/*}\x12{\n" +
@@ -3218,7 +3335,8 @@ const file_polku_catalogue_v1_catalogue_proto_rawDesc = "" +
 	"\x0fSuspendProvider\x12*.polku.catalogue.v1.SuspendProviderRequest\x1a\x1c.polku.catalogue.v1.Provider\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=providers/*}:suspend\x12\xd7\x01\n" +
 	"\x18CreateProviderCredential\x123.polku.catalogue.v1.CreateProviderCredentialRequest\x1a&.polku.catalogue.v1.ProviderCredential\"^\xdaA\x1aparent,provider_credential\x82\xd3\xe4\x93\x02;:\x13provider_credential\"$/v1/{parent=providers/*}/credentials\x12\xb9\x01\n" +
 	"\x17ListProviderCredentials\x122.polku.catalogue.v1.ListProviderCredentialsRequest\x1a3.polku.catalogue.v1.ListProviderCredentialsResponse\"5\xdaA\x06parent\x82\xd3\xe4\x93\x02&\x12$/v1/{parent=providers/*}/credentials\x12\xaf\x01\n" +
-	"\x18RevokeProviderCredential\x123.polku.catalogue.v1.RevokeProviderCredentialRequest\x1a&.polku.catalogue.v1.ProviderCredential\"6\x82\xd3\xe4\x93\x020:\x01*\"+/v1/{name=providers/*/credentials/*}:revoke\x12\xa1\x01\n" +
+	"\x18RevokeProviderCredential\x123.polku.catalogue.v1.RevokeProviderCredentialRequest\x1a&.polku.catalogue.v1.ProviderCredential\"6\x82\xd3\xe4\x93\x020:\x01*\"+/v1/{name=providers/*/credentials/*}:revoke\x12\x8b\x01\n" +
+	"\x1aExchangeProviderCredential\x125.polku.catalogue.v1.ExchangeProviderCredentialRequest\x1a6.polku.catalogue.v1.ExchangeProviderCredentialResponse\x12\xa1\x01\n" +
 	"\x0eCreateOffering\x12).polku.catalogue.v1.CreateOfferingRequest\x1a\x1c.polku.catalogue.v1.Offering\"F\xdaA\x0fparent,offering\x82\xd3\xe4\x93\x02.:\boffering\"\"/v1/{parent=providers/*}/offerings\x12\x86\x01\n" +
 	"\vGetOffering\x12&.polku.catalogue.v1.GetOfferingRequest\x1a\x1c.polku.catalogue.v1.Offering\"1\xdaA\x04name\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=providers/*/offerings/*}\x12\x99\x01\n" +
 	"\rListOfferings\x12(.polku.catalogue.v1.ListOfferingsRequest\x1a).polku.catalogue.v1.ListOfferingsResponse\"3\xdaA\x06parent\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=providers/*}/offerings\x12\xaf\x01\n" +
@@ -3257,95 +3375,97 @@ func file_polku_catalogue_v1_catalogue_proto_rawDescGZIP() []byte {
 	return file_polku_catalogue_v1_catalogue_proto_rawDescData
 }
 
-var file_polku_catalogue_v1_catalogue_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_polku_catalogue_v1_catalogue_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_polku_catalogue_v1_catalogue_proto_goTypes = []any{
-	(*CreateProviderRequest)(nil),           // 0: polku.catalogue.v1.CreateProviderRequest
-	(*GetProviderRequest)(nil),              // 1: polku.catalogue.v1.GetProviderRequest
-	(*ListProvidersRequest)(nil),            // 2: polku.catalogue.v1.ListProvidersRequest
-	(*ListProvidersResponse)(nil),           // 3: polku.catalogue.v1.ListProvidersResponse
-	(*UpdateProviderRequest)(nil),           // 4: polku.catalogue.v1.UpdateProviderRequest
-	(*VerifyProviderRequest)(nil),           // 5: polku.catalogue.v1.VerifyProviderRequest
-	(*RejectProviderRequest)(nil),           // 6: polku.catalogue.v1.RejectProviderRequest
-	(*SuspendProviderRequest)(nil),          // 7: polku.catalogue.v1.SuspendProviderRequest
-	(*CreateProviderCredentialRequest)(nil), // 8: polku.catalogue.v1.CreateProviderCredentialRequest
-	(*ListProviderCredentialsRequest)(nil),  // 9: polku.catalogue.v1.ListProviderCredentialsRequest
-	(*ListProviderCredentialsResponse)(nil), // 10: polku.catalogue.v1.ListProviderCredentialsResponse
-	(*RevokeProviderCredentialRequest)(nil), // 11: polku.catalogue.v1.RevokeProviderCredentialRequest
-	(*CreateOfferingRequest)(nil),           // 12: polku.catalogue.v1.CreateOfferingRequest
-	(*GetOfferingRequest)(nil),              // 13: polku.catalogue.v1.GetOfferingRequest
-	(*ListOfferingsRequest)(nil),            // 14: polku.catalogue.v1.ListOfferingsRequest
-	(*ListOfferingsResponse)(nil),           // 15: polku.catalogue.v1.ListOfferingsResponse
-	(*UpdateOfferingRequest)(nil),           // 16: polku.catalogue.v1.UpdateOfferingRequest
-	(*DeleteOfferingRequest)(nil),           // 17: polku.catalogue.v1.DeleteOfferingRequest
-	(*DeleteOfferingResponse)(nil),          // 18: polku.catalogue.v1.DeleteOfferingResponse
-	(*SubmitOfferingRequest)(nil),           // 19: polku.catalogue.v1.SubmitOfferingRequest
-	(*PublishOfferingRequest)(nil),          // 20: polku.catalogue.v1.PublishOfferingRequest
-	(*RejectOfferingRequest)(nil),           // 21: polku.catalogue.v1.RejectOfferingRequest
-	(*WithdrawOfferingRequest)(nil),         // 22: polku.catalogue.v1.WithdrawOfferingRequest
-	(*ConfirmOfferingRequest)(nil),          // 23: polku.catalogue.v1.ConfirmOfferingRequest
-	(*SearchOfferingsRequest)(nil),          // 24: polku.catalogue.v1.SearchOfferingsRequest
-	(*SearchOfferingsResponse)(nil),         // 25: polku.catalogue.v1.SearchOfferingsResponse
-	(*SearchResult)(nil),                    // 26: polku.catalogue.v1.SearchResult
-	(*GetPriceVersionRequest)(nil),          // 27: polku.catalogue.v1.GetPriceVersionRequest
-	(*ListPriceVersionsRequest)(nil),        // 28: polku.catalogue.v1.ListPriceVersionsRequest
-	(*ListPriceVersionsResponse)(nil),       // 29: polku.catalogue.v1.ListPriceVersionsResponse
-	(*GetCatalogueSettingsRequest)(nil),     // 30: polku.catalogue.v1.GetCatalogueSettingsRequest
-	(*UpdateCatalogueSettingsRequest)(nil),  // 31: polku.catalogue.v1.UpdateCatalogueSettingsRequest
-	(*CreateQuoteRequestRequest)(nil),       // 32: polku.catalogue.v1.CreateQuoteRequestRequest
-	(*GetQuoteRequestRequest)(nil),          // 33: polku.catalogue.v1.GetQuoteRequestRequest
-	(*ListQuoteRequestsRequest)(nil),        // 34: polku.catalogue.v1.ListQuoteRequestsRequest
-	(*ListQuoteRequestsResponse)(nil),       // 35: polku.catalogue.v1.ListQuoteRequestsResponse
-	(*SubmitQuoteRequest)(nil),              // 36: polku.catalogue.v1.SubmitQuoteRequest
-	(*DeclineQuoteRequestRequest)(nil),      // 37: polku.catalogue.v1.DeclineQuoteRequestRequest
-	(*AcceptQuoteRequestRequest)(nil),       // 38: polku.catalogue.v1.AcceptQuoteRequestRequest
-	(*CancelQuoteRequestRequest)(nil),       // 39: polku.catalogue.v1.CancelQuoteRequestRequest
-	(*ExportHsdsRequest)(nil),               // 40: polku.catalogue.v1.ExportHsdsRequest
-	(*ExportHsdsResponse)(nil),              // 41: polku.catalogue.v1.ExportHsdsResponse
-	(*ListChangeLogEntriesRequest)(nil),     // 42: polku.catalogue.v1.ListChangeLogEntriesRequest
-	(*ListChangeLogEntriesResponse)(nil),    // 43: polku.catalogue.v1.ListChangeLogEntriesResponse
-	(*Provider)(nil),                        // 44: polku.catalogue.v1.Provider
-	(*fieldmaskpb.FieldMask)(nil),           // 45: google.protobuf.FieldMask
-	(*ProviderCredential)(nil),              // 46: polku.catalogue.v1.ProviderCredential
-	(*Offering)(nil),                        // 47: polku.catalogue.v1.Offering
-	(Category)(0),                           // 48: polku.catalogue.v1.Category
-	(DeliveryMode)(0),                       // 49: polku.catalogue.v1.DeliveryMode
-	(ProviderKind)(0),                       // 50: polku.catalogue.v1.ProviderKind
-	(v1.TargetGroup)(0),                     // 51: polku.clients.v1.TargetGroup
-	(*PriceVersion)(nil),                    // 52: polku.catalogue.v1.PriceVersion
-	(*CatalogueSettings)(nil),               // 53: polku.catalogue.v1.CatalogueSettings
-	(*QuoteRequest)(nil),                    // 54: polku.catalogue.v1.QuoteRequest
-	(*Quote)(nil),                           // 55: polku.catalogue.v1.Quote
-	(*structpb.Struct)(nil),                 // 56: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),           // 57: google.protobuf.Timestamp
-	(*ChangeLogEntry)(nil),                  // 58: polku.catalogue.v1.ChangeLogEntry
+	(*CreateProviderRequest)(nil),              // 0: polku.catalogue.v1.CreateProviderRequest
+	(*GetProviderRequest)(nil),                 // 1: polku.catalogue.v1.GetProviderRequest
+	(*ListProvidersRequest)(nil),               // 2: polku.catalogue.v1.ListProvidersRequest
+	(*ListProvidersResponse)(nil),              // 3: polku.catalogue.v1.ListProvidersResponse
+	(*UpdateProviderRequest)(nil),              // 4: polku.catalogue.v1.UpdateProviderRequest
+	(*VerifyProviderRequest)(nil),              // 5: polku.catalogue.v1.VerifyProviderRequest
+	(*RejectProviderRequest)(nil),              // 6: polku.catalogue.v1.RejectProviderRequest
+	(*SuspendProviderRequest)(nil),             // 7: polku.catalogue.v1.SuspendProviderRequest
+	(*CreateProviderCredentialRequest)(nil),    // 8: polku.catalogue.v1.CreateProviderCredentialRequest
+	(*ExchangeProviderCredentialRequest)(nil),  // 9: polku.catalogue.v1.ExchangeProviderCredentialRequest
+	(*ExchangeProviderCredentialResponse)(nil), // 10: polku.catalogue.v1.ExchangeProviderCredentialResponse
+	(*ListProviderCredentialsRequest)(nil),     // 11: polku.catalogue.v1.ListProviderCredentialsRequest
+	(*ListProviderCredentialsResponse)(nil),    // 12: polku.catalogue.v1.ListProviderCredentialsResponse
+	(*RevokeProviderCredentialRequest)(nil),    // 13: polku.catalogue.v1.RevokeProviderCredentialRequest
+	(*CreateOfferingRequest)(nil),              // 14: polku.catalogue.v1.CreateOfferingRequest
+	(*GetOfferingRequest)(nil),                 // 15: polku.catalogue.v1.GetOfferingRequest
+	(*ListOfferingsRequest)(nil),               // 16: polku.catalogue.v1.ListOfferingsRequest
+	(*ListOfferingsResponse)(nil),              // 17: polku.catalogue.v1.ListOfferingsResponse
+	(*UpdateOfferingRequest)(nil),              // 18: polku.catalogue.v1.UpdateOfferingRequest
+	(*DeleteOfferingRequest)(nil),              // 19: polku.catalogue.v1.DeleteOfferingRequest
+	(*DeleteOfferingResponse)(nil),             // 20: polku.catalogue.v1.DeleteOfferingResponse
+	(*SubmitOfferingRequest)(nil),              // 21: polku.catalogue.v1.SubmitOfferingRequest
+	(*PublishOfferingRequest)(nil),             // 22: polku.catalogue.v1.PublishOfferingRequest
+	(*RejectOfferingRequest)(nil),              // 23: polku.catalogue.v1.RejectOfferingRequest
+	(*WithdrawOfferingRequest)(nil),            // 24: polku.catalogue.v1.WithdrawOfferingRequest
+	(*ConfirmOfferingRequest)(nil),             // 25: polku.catalogue.v1.ConfirmOfferingRequest
+	(*SearchOfferingsRequest)(nil),             // 26: polku.catalogue.v1.SearchOfferingsRequest
+	(*SearchOfferingsResponse)(nil),            // 27: polku.catalogue.v1.SearchOfferingsResponse
+	(*SearchResult)(nil),                       // 28: polku.catalogue.v1.SearchResult
+	(*GetPriceVersionRequest)(nil),             // 29: polku.catalogue.v1.GetPriceVersionRequest
+	(*ListPriceVersionsRequest)(nil),           // 30: polku.catalogue.v1.ListPriceVersionsRequest
+	(*ListPriceVersionsResponse)(nil),          // 31: polku.catalogue.v1.ListPriceVersionsResponse
+	(*GetCatalogueSettingsRequest)(nil),        // 32: polku.catalogue.v1.GetCatalogueSettingsRequest
+	(*UpdateCatalogueSettingsRequest)(nil),     // 33: polku.catalogue.v1.UpdateCatalogueSettingsRequest
+	(*CreateQuoteRequestRequest)(nil),          // 34: polku.catalogue.v1.CreateQuoteRequestRequest
+	(*GetQuoteRequestRequest)(nil),             // 35: polku.catalogue.v1.GetQuoteRequestRequest
+	(*ListQuoteRequestsRequest)(nil),           // 36: polku.catalogue.v1.ListQuoteRequestsRequest
+	(*ListQuoteRequestsResponse)(nil),          // 37: polku.catalogue.v1.ListQuoteRequestsResponse
+	(*SubmitQuoteRequest)(nil),                 // 38: polku.catalogue.v1.SubmitQuoteRequest
+	(*DeclineQuoteRequestRequest)(nil),         // 39: polku.catalogue.v1.DeclineQuoteRequestRequest
+	(*AcceptQuoteRequestRequest)(nil),          // 40: polku.catalogue.v1.AcceptQuoteRequestRequest
+	(*CancelQuoteRequestRequest)(nil),          // 41: polku.catalogue.v1.CancelQuoteRequestRequest
+	(*ExportHsdsRequest)(nil),                  // 42: polku.catalogue.v1.ExportHsdsRequest
+	(*ExportHsdsResponse)(nil),                 // 43: polku.catalogue.v1.ExportHsdsResponse
+	(*ListChangeLogEntriesRequest)(nil),        // 44: polku.catalogue.v1.ListChangeLogEntriesRequest
+	(*ListChangeLogEntriesResponse)(nil),       // 45: polku.catalogue.v1.ListChangeLogEntriesResponse
+	(*Provider)(nil),                           // 46: polku.catalogue.v1.Provider
+	(*fieldmaskpb.FieldMask)(nil),              // 47: google.protobuf.FieldMask
+	(*ProviderCredential)(nil),                 // 48: polku.catalogue.v1.ProviderCredential
+	(*Offering)(nil),                           // 49: polku.catalogue.v1.Offering
+	(Category)(0),                              // 50: polku.catalogue.v1.Category
+	(DeliveryMode)(0),                          // 51: polku.catalogue.v1.DeliveryMode
+	(ProviderKind)(0),                          // 52: polku.catalogue.v1.ProviderKind
+	(v1.TargetGroup)(0),                        // 53: polku.clients.v1.TargetGroup
+	(*PriceVersion)(nil),                       // 54: polku.catalogue.v1.PriceVersion
+	(*CatalogueSettings)(nil),                  // 55: polku.catalogue.v1.CatalogueSettings
+	(*QuoteRequest)(nil),                       // 56: polku.catalogue.v1.QuoteRequest
+	(*Quote)(nil),                              // 57: polku.catalogue.v1.Quote
+	(*structpb.Struct)(nil),                    // 58: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),              // 59: google.protobuf.Timestamp
+	(*ChangeLogEntry)(nil),                     // 60: polku.catalogue.v1.ChangeLogEntry
 }
 var file_polku_catalogue_v1_catalogue_proto_depIdxs = []int32{
-	44, // 0: polku.catalogue.v1.CreateProviderRequest.provider:type_name -> polku.catalogue.v1.Provider
-	44, // 1: polku.catalogue.v1.ListProvidersResponse.providers:type_name -> polku.catalogue.v1.Provider
-	44, // 2: polku.catalogue.v1.UpdateProviderRequest.provider:type_name -> polku.catalogue.v1.Provider
-	45, // 3: polku.catalogue.v1.UpdateProviderRequest.update_mask:type_name -> google.protobuf.FieldMask
-	46, // 4: polku.catalogue.v1.CreateProviderCredentialRequest.provider_credential:type_name -> polku.catalogue.v1.ProviderCredential
-	46, // 5: polku.catalogue.v1.ListProviderCredentialsResponse.provider_credentials:type_name -> polku.catalogue.v1.ProviderCredential
-	47, // 6: polku.catalogue.v1.CreateOfferingRequest.offering:type_name -> polku.catalogue.v1.Offering
-	47, // 7: polku.catalogue.v1.ListOfferingsResponse.offerings:type_name -> polku.catalogue.v1.Offering
-	47, // 8: polku.catalogue.v1.UpdateOfferingRequest.offering:type_name -> polku.catalogue.v1.Offering
-	45, // 9: polku.catalogue.v1.UpdateOfferingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	48, // 10: polku.catalogue.v1.SearchOfferingsRequest.categories:type_name -> polku.catalogue.v1.Category
-	49, // 11: polku.catalogue.v1.SearchOfferingsRequest.delivery_modes:type_name -> polku.catalogue.v1.DeliveryMode
-	50, // 12: polku.catalogue.v1.SearchOfferingsRequest.provider_kinds:type_name -> polku.catalogue.v1.ProviderKind
-	51, // 13: polku.catalogue.v1.SearchOfferingsRequest.target_groups:type_name -> polku.clients.v1.TargetGroup
-	26, // 14: polku.catalogue.v1.SearchOfferingsResponse.results:type_name -> polku.catalogue.v1.SearchResult
-	47, // 15: polku.catalogue.v1.SearchResult.offering:type_name -> polku.catalogue.v1.Offering
-	50, // 16: polku.catalogue.v1.SearchResult.provider_kind:type_name -> polku.catalogue.v1.ProviderKind
-	52, // 17: polku.catalogue.v1.ListPriceVersionsResponse.price_versions:type_name -> polku.catalogue.v1.PriceVersion
-	53, // 18: polku.catalogue.v1.UpdateCatalogueSettingsRequest.catalogue_settings:type_name -> polku.catalogue.v1.CatalogueSettings
-	45, // 19: polku.catalogue.v1.UpdateCatalogueSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	54, // 20: polku.catalogue.v1.CreateQuoteRequestRequest.quote_request:type_name -> polku.catalogue.v1.QuoteRequest
-	54, // 21: polku.catalogue.v1.ListQuoteRequestsResponse.quote_requests:type_name -> polku.catalogue.v1.QuoteRequest
-	55, // 22: polku.catalogue.v1.SubmitQuoteRequest.quote:type_name -> polku.catalogue.v1.Quote
-	56, // 23: polku.catalogue.v1.ExportHsdsResponse.services:type_name -> google.protobuf.Struct
-	57, // 24: polku.catalogue.v1.ExportHsdsResponse.export_time:type_name -> google.protobuf.Timestamp
-	58, // 25: polku.catalogue.v1.ListChangeLogEntriesResponse.change_log_entries:type_name -> polku.catalogue.v1.ChangeLogEntry
+	46, // 0: polku.catalogue.v1.CreateProviderRequest.provider:type_name -> polku.catalogue.v1.Provider
+	46, // 1: polku.catalogue.v1.ListProvidersResponse.providers:type_name -> polku.catalogue.v1.Provider
+	46, // 2: polku.catalogue.v1.UpdateProviderRequest.provider:type_name -> polku.catalogue.v1.Provider
+	47, // 3: polku.catalogue.v1.UpdateProviderRequest.update_mask:type_name -> google.protobuf.FieldMask
+	48, // 4: polku.catalogue.v1.CreateProviderCredentialRequest.provider_credential:type_name -> polku.catalogue.v1.ProviderCredential
+	48, // 5: polku.catalogue.v1.ListProviderCredentialsResponse.provider_credentials:type_name -> polku.catalogue.v1.ProviderCredential
+	49, // 6: polku.catalogue.v1.CreateOfferingRequest.offering:type_name -> polku.catalogue.v1.Offering
+	49, // 7: polku.catalogue.v1.ListOfferingsResponse.offerings:type_name -> polku.catalogue.v1.Offering
+	49, // 8: polku.catalogue.v1.UpdateOfferingRequest.offering:type_name -> polku.catalogue.v1.Offering
+	47, // 9: polku.catalogue.v1.UpdateOfferingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	50, // 10: polku.catalogue.v1.SearchOfferingsRequest.categories:type_name -> polku.catalogue.v1.Category
+	51, // 11: polku.catalogue.v1.SearchOfferingsRequest.delivery_modes:type_name -> polku.catalogue.v1.DeliveryMode
+	52, // 12: polku.catalogue.v1.SearchOfferingsRequest.provider_kinds:type_name -> polku.catalogue.v1.ProviderKind
+	53, // 13: polku.catalogue.v1.SearchOfferingsRequest.target_groups:type_name -> polku.clients.v1.TargetGroup
+	28, // 14: polku.catalogue.v1.SearchOfferingsResponse.results:type_name -> polku.catalogue.v1.SearchResult
+	49, // 15: polku.catalogue.v1.SearchResult.offering:type_name -> polku.catalogue.v1.Offering
+	52, // 16: polku.catalogue.v1.SearchResult.provider_kind:type_name -> polku.catalogue.v1.ProviderKind
+	54, // 17: polku.catalogue.v1.ListPriceVersionsResponse.price_versions:type_name -> polku.catalogue.v1.PriceVersion
+	55, // 18: polku.catalogue.v1.UpdateCatalogueSettingsRequest.catalogue_settings:type_name -> polku.catalogue.v1.CatalogueSettings
+	47, // 19: polku.catalogue.v1.UpdateCatalogueSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	56, // 20: polku.catalogue.v1.CreateQuoteRequestRequest.quote_request:type_name -> polku.catalogue.v1.QuoteRequest
+	56, // 21: polku.catalogue.v1.ListQuoteRequestsResponse.quote_requests:type_name -> polku.catalogue.v1.QuoteRequest
+	57, // 22: polku.catalogue.v1.SubmitQuoteRequest.quote:type_name -> polku.catalogue.v1.Quote
+	58, // 23: polku.catalogue.v1.ExportHsdsResponse.services:type_name -> google.protobuf.Struct
+	59, // 24: polku.catalogue.v1.ExportHsdsResponse.export_time:type_name -> google.protobuf.Timestamp
+	60, // 25: polku.catalogue.v1.ListChangeLogEntriesResponse.change_log_entries:type_name -> polku.catalogue.v1.ChangeLogEntry
 	0,  // 26: polku.catalogue.v1.CatalogueService.CreateProvider:input_type -> polku.catalogue.v1.CreateProviderRequest
 	1,  // 27: polku.catalogue.v1.CatalogueService.GetProvider:input_type -> polku.catalogue.v1.GetProviderRequest
 	2,  // 28: polku.catalogue.v1.CatalogueService.ListProviders:input_type -> polku.catalogue.v1.ListProvidersRequest
@@ -3354,68 +3474,70 @@ var file_polku_catalogue_v1_catalogue_proto_depIdxs = []int32{
 	6,  // 31: polku.catalogue.v1.CatalogueService.RejectProvider:input_type -> polku.catalogue.v1.RejectProviderRequest
 	7,  // 32: polku.catalogue.v1.CatalogueService.SuspendProvider:input_type -> polku.catalogue.v1.SuspendProviderRequest
 	8,  // 33: polku.catalogue.v1.CatalogueService.CreateProviderCredential:input_type -> polku.catalogue.v1.CreateProviderCredentialRequest
-	9,  // 34: polku.catalogue.v1.CatalogueService.ListProviderCredentials:input_type -> polku.catalogue.v1.ListProviderCredentialsRequest
-	11, // 35: polku.catalogue.v1.CatalogueService.RevokeProviderCredential:input_type -> polku.catalogue.v1.RevokeProviderCredentialRequest
-	12, // 36: polku.catalogue.v1.CatalogueService.CreateOffering:input_type -> polku.catalogue.v1.CreateOfferingRequest
-	13, // 37: polku.catalogue.v1.CatalogueService.GetOffering:input_type -> polku.catalogue.v1.GetOfferingRequest
-	14, // 38: polku.catalogue.v1.CatalogueService.ListOfferings:input_type -> polku.catalogue.v1.ListOfferingsRequest
-	16, // 39: polku.catalogue.v1.CatalogueService.UpdateOffering:input_type -> polku.catalogue.v1.UpdateOfferingRequest
-	17, // 40: polku.catalogue.v1.CatalogueService.DeleteOffering:input_type -> polku.catalogue.v1.DeleteOfferingRequest
-	19, // 41: polku.catalogue.v1.CatalogueService.SubmitOffering:input_type -> polku.catalogue.v1.SubmitOfferingRequest
-	20, // 42: polku.catalogue.v1.CatalogueService.PublishOffering:input_type -> polku.catalogue.v1.PublishOfferingRequest
-	21, // 43: polku.catalogue.v1.CatalogueService.RejectOffering:input_type -> polku.catalogue.v1.RejectOfferingRequest
-	22, // 44: polku.catalogue.v1.CatalogueService.WithdrawOffering:input_type -> polku.catalogue.v1.WithdrawOfferingRequest
-	23, // 45: polku.catalogue.v1.CatalogueService.ConfirmOffering:input_type -> polku.catalogue.v1.ConfirmOfferingRequest
-	24, // 46: polku.catalogue.v1.CatalogueService.SearchOfferings:input_type -> polku.catalogue.v1.SearchOfferingsRequest
-	27, // 47: polku.catalogue.v1.CatalogueService.GetPriceVersion:input_type -> polku.catalogue.v1.GetPriceVersionRequest
-	28, // 48: polku.catalogue.v1.CatalogueService.ListPriceVersions:input_type -> polku.catalogue.v1.ListPriceVersionsRequest
-	30, // 49: polku.catalogue.v1.CatalogueService.GetCatalogueSettings:input_type -> polku.catalogue.v1.GetCatalogueSettingsRequest
-	31, // 50: polku.catalogue.v1.CatalogueService.UpdateCatalogueSettings:input_type -> polku.catalogue.v1.UpdateCatalogueSettingsRequest
-	32, // 51: polku.catalogue.v1.CatalogueService.CreateQuoteRequest:input_type -> polku.catalogue.v1.CreateQuoteRequestRequest
-	33, // 52: polku.catalogue.v1.CatalogueService.GetQuoteRequest:input_type -> polku.catalogue.v1.GetQuoteRequestRequest
-	34, // 53: polku.catalogue.v1.CatalogueService.ListQuoteRequests:input_type -> polku.catalogue.v1.ListQuoteRequestsRequest
-	36, // 54: polku.catalogue.v1.CatalogueService.SubmitQuote:input_type -> polku.catalogue.v1.SubmitQuoteRequest
-	37, // 55: polku.catalogue.v1.CatalogueService.DeclineQuoteRequest:input_type -> polku.catalogue.v1.DeclineQuoteRequestRequest
-	38, // 56: polku.catalogue.v1.CatalogueService.AcceptQuoteRequest:input_type -> polku.catalogue.v1.AcceptQuoteRequestRequest
-	39, // 57: polku.catalogue.v1.CatalogueService.CancelQuoteRequest:input_type -> polku.catalogue.v1.CancelQuoteRequestRequest
-	40, // 58: polku.catalogue.v1.CatalogueService.ExportHsds:input_type -> polku.catalogue.v1.ExportHsdsRequest
-	42, // 59: polku.catalogue.v1.CatalogueService.ListChangeLogEntries:input_type -> polku.catalogue.v1.ListChangeLogEntriesRequest
-	44, // 60: polku.catalogue.v1.CatalogueService.CreateProvider:output_type -> polku.catalogue.v1.Provider
-	44, // 61: polku.catalogue.v1.CatalogueService.GetProvider:output_type -> polku.catalogue.v1.Provider
-	3,  // 62: polku.catalogue.v1.CatalogueService.ListProviders:output_type -> polku.catalogue.v1.ListProvidersResponse
-	44, // 63: polku.catalogue.v1.CatalogueService.UpdateProvider:output_type -> polku.catalogue.v1.Provider
-	44, // 64: polku.catalogue.v1.CatalogueService.VerifyProvider:output_type -> polku.catalogue.v1.Provider
-	44, // 65: polku.catalogue.v1.CatalogueService.RejectProvider:output_type -> polku.catalogue.v1.Provider
-	44, // 66: polku.catalogue.v1.CatalogueService.SuspendProvider:output_type -> polku.catalogue.v1.Provider
-	46, // 67: polku.catalogue.v1.CatalogueService.CreateProviderCredential:output_type -> polku.catalogue.v1.ProviderCredential
-	10, // 68: polku.catalogue.v1.CatalogueService.ListProviderCredentials:output_type -> polku.catalogue.v1.ListProviderCredentialsResponse
-	46, // 69: polku.catalogue.v1.CatalogueService.RevokeProviderCredential:output_type -> polku.catalogue.v1.ProviderCredential
-	47, // 70: polku.catalogue.v1.CatalogueService.CreateOffering:output_type -> polku.catalogue.v1.Offering
-	47, // 71: polku.catalogue.v1.CatalogueService.GetOffering:output_type -> polku.catalogue.v1.Offering
-	15, // 72: polku.catalogue.v1.CatalogueService.ListOfferings:output_type -> polku.catalogue.v1.ListOfferingsResponse
-	47, // 73: polku.catalogue.v1.CatalogueService.UpdateOffering:output_type -> polku.catalogue.v1.Offering
-	18, // 74: polku.catalogue.v1.CatalogueService.DeleteOffering:output_type -> polku.catalogue.v1.DeleteOfferingResponse
-	47, // 75: polku.catalogue.v1.CatalogueService.SubmitOffering:output_type -> polku.catalogue.v1.Offering
-	47, // 76: polku.catalogue.v1.CatalogueService.PublishOffering:output_type -> polku.catalogue.v1.Offering
-	47, // 77: polku.catalogue.v1.CatalogueService.RejectOffering:output_type -> polku.catalogue.v1.Offering
-	47, // 78: polku.catalogue.v1.CatalogueService.WithdrawOffering:output_type -> polku.catalogue.v1.Offering
-	47, // 79: polku.catalogue.v1.CatalogueService.ConfirmOffering:output_type -> polku.catalogue.v1.Offering
-	25, // 80: polku.catalogue.v1.CatalogueService.SearchOfferings:output_type -> polku.catalogue.v1.SearchOfferingsResponse
-	52, // 81: polku.catalogue.v1.CatalogueService.GetPriceVersion:output_type -> polku.catalogue.v1.PriceVersion
-	29, // 82: polku.catalogue.v1.CatalogueService.ListPriceVersions:output_type -> polku.catalogue.v1.ListPriceVersionsResponse
-	53, // 83: polku.catalogue.v1.CatalogueService.GetCatalogueSettings:output_type -> polku.catalogue.v1.CatalogueSettings
-	53, // 84: polku.catalogue.v1.CatalogueService.UpdateCatalogueSettings:output_type -> polku.catalogue.v1.CatalogueSettings
-	54, // 85: polku.catalogue.v1.CatalogueService.CreateQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
-	54, // 86: polku.catalogue.v1.CatalogueService.GetQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
-	35, // 87: polku.catalogue.v1.CatalogueService.ListQuoteRequests:output_type -> polku.catalogue.v1.ListQuoteRequestsResponse
-	54, // 88: polku.catalogue.v1.CatalogueService.SubmitQuote:output_type -> polku.catalogue.v1.QuoteRequest
-	54, // 89: polku.catalogue.v1.CatalogueService.DeclineQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
-	54, // 90: polku.catalogue.v1.CatalogueService.AcceptQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
-	54, // 91: polku.catalogue.v1.CatalogueService.CancelQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
-	41, // 92: polku.catalogue.v1.CatalogueService.ExportHsds:output_type -> polku.catalogue.v1.ExportHsdsResponse
-	43, // 93: polku.catalogue.v1.CatalogueService.ListChangeLogEntries:output_type -> polku.catalogue.v1.ListChangeLogEntriesResponse
-	60, // [60:94] is the sub-list for method output_type
-	26, // [26:60] is the sub-list for method input_type
+	11, // 34: polku.catalogue.v1.CatalogueService.ListProviderCredentials:input_type -> polku.catalogue.v1.ListProviderCredentialsRequest
+	13, // 35: polku.catalogue.v1.CatalogueService.RevokeProviderCredential:input_type -> polku.catalogue.v1.RevokeProviderCredentialRequest
+	9,  // 36: polku.catalogue.v1.CatalogueService.ExchangeProviderCredential:input_type -> polku.catalogue.v1.ExchangeProviderCredentialRequest
+	14, // 37: polku.catalogue.v1.CatalogueService.CreateOffering:input_type -> polku.catalogue.v1.CreateOfferingRequest
+	15, // 38: polku.catalogue.v1.CatalogueService.GetOffering:input_type -> polku.catalogue.v1.GetOfferingRequest
+	16, // 39: polku.catalogue.v1.CatalogueService.ListOfferings:input_type -> polku.catalogue.v1.ListOfferingsRequest
+	18, // 40: polku.catalogue.v1.CatalogueService.UpdateOffering:input_type -> polku.catalogue.v1.UpdateOfferingRequest
+	19, // 41: polku.catalogue.v1.CatalogueService.DeleteOffering:input_type -> polku.catalogue.v1.DeleteOfferingRequest
+	21, // 42: polku.catalogue.v1.CatalogueService.SubmitOffering:input_type -> polku.catalogue.v1.SubmitOfferingRequest
+	22, // 43: polku.catalogue.v1.CatalogueService.PublishOffering:input_type -> polku.catalogue.v1.PublishOfferingRequest
+	23, // 44: polku.catalogue.v1.CatalogueService.RejectOffering:input_type -> polku.catalogue.v1.RejectOfferingRequest
+	24, // 45: polku.catalogue.v1.CatalogueService.WithdrawOffering:input_type -> polku.catalogue.v1.WithdrawOfferingRequest
+	25, // 46: polku.catalogue.v1.CatalogueService.ConfirmOffering:input_type -> polku.catalogue.v1.ConfirmOfferingRequest
+	26, // 47: polku.catalogue.v1.CatalogueService.SearchOfferings:input_type -> polku.catalogue.v1.SearchOfferingsRequest
+	29, // 48: polku.catalogue.v1.CatalogueService.GetPriceVersion:input_type -> polku.catalogue.v1.GetPriceVersionRequest
+	30, // 49: polku.catalogue.v1.CatalogueService.ListPriceVersions:input_type -> polku.catalogue.v1.ListPriceVersionsRequest
+	32, // 50: polku.catalogue.v1.CatalogueService.GetCatalogueSettings:input_type -> polku.catalogue.v1.GetCatalogueSettingsRequest
+	33, // 51: polku.catalogue.v1.CatalogueService.UpdateCatalogueSettings:input_type -> polku.catalogue.v1.UpdateCatalogueSettingsRequest
+	34, // 52: polku.catalogue.v1.CatalogueService.CreateQuoteRequest:input_type -> polku.catalogue.v1.CreateQuoteRequestRequest
+	35, // 53: polku.catalogue.v1.CatalogueService.GetQuoteRequest:input_type -> polku.catalogue.v1.GetQuoteRequestRequest
+	36, // 54: polku.catalogue.v1.CatalogueService.ListQuoteRequests:input_type -> polku.catalogue.v1.ListQuoteRequestsRequest
+	38, // 55: polku.catalogue.v1.CatalogueService.SubmitQuote:input_type -> polku.catalogue.v1.SubmitQuoteRequest
+	39, // 56: polku.catalogue.v1.CatalogueService.DeclineQuoteRequest:input_type -> polku.catalogue.v1.DeclineQuoteRequestRequest
+	40, // 57: polku.catalogue.v1.CatalogueService.AcceptQuoteRequest:input_type -> polku.catalogue.v1.AcceptQuoteRequestRequest
+	41, // 58: polku.catalogue.v1.CatalogueService.CancelQuoteRequest:input_type -> polku.catalogue.v1.CancelQuoteRequestRequest
+	42, // 59: polku.catalogue.v1.CatalogueService.ExportHsds:input_type -> polku.catalogue.v1.ExportHsdsRequest
+	44, // 60: polku.catalogue.v1.CatalogueService.ListChangeLogEntries:input_type -> polku.catalogue.v1.ListChangeLogEntriesRequest
+	46, // 61: polku.catalogue.v1.CatalogueService.CreateProvider:output_type -> polku.catalogue.v1.Provider
+	46, // 62: polku.catalogue.v1.CatalogueService.GetProvider:output_type -> polku.catalogue.v1.Provider
+	3,  // 63: polku.catalogue.v1.CatalogueService.ListProviders:output_type -> polku.catalogue.v1.ListProvidersResponse
+	46, // 64: polku.catalogue.v1.CatalogueService.UpdateProvider:output_type -> polku.catalogue.v1.Provider
+	46, // 65: polku.catalogue.v1.CatalogueService.VerifyProvider:output_type -> polku.catalogue.v1.Provider
+	46, // 66: polku.catalogue.v1.CatalogueService.RejectProvider:output_type -> polku.catalogue.v1.Provider
+	46, // 67: polku.catalogue.v1.CatalogueService.SuspendProvider:output_type -> polku.catalogue.v1.Provider
+	48, // 68: polku.catalogue.v1.CatalogueService.CreateProviderCredential:output_type -> polku.catalogue.v1.ProviderCredential
+	12, // 69: polku.catalogue.v1.CatalogueService.ListProviderCredentials:output_type -> polku.catalogue.v1.ListProviderCredentialsResponse
+	48, // 70: polku.catalogue.v1.CatalogueService.RevokeProviderCredential:output_type -> polku.catalogue.v1.ProviderCredential
+	10, // 71: polku.catalogue.v1.CatalogueService.ExchangeProviderCredential:output_type -> polku.catalogue.v1.ExchangeProviderCredentialResponse
+	49, // 72: polku.catalogue.v1.CatalogueService.CreateOffering:output_type -> polku.catalogue.v1.Offering
+	49, // 73: polku.catalogue.v1.CatalogueService.GetOffering:output_type -> polku.catalogue.v1.Offering
+	17, // 74: polku.catalogue.v1.CatalogueService.ListOfferings:output_type -> polku.catalogue.v1.ListOfferingsResponse
+	49, // 75: polku.catalogue.v1.CatalogueService.UpdateOffering:output_type -> polku.catalogue.v1.Offering
+	20, // 76: polku.catalogue.v1.CatalogueService.DeleteOffering:output_type -> polku.catalogue.v1.DeleteOfferingResponse
+	49, // 77: polku.catalogue.v1.CatalogueService.SubmitOffering:output_type -> polku.catalogue.v1.Offering
+	49, // 78: polku.catalogue.v1.CatalogueService.PublishOffering:output_type -> polku.catalogue.v1.Offering
+	49, // 79: polku.catalogue.v1.CatalogueService.RejectOffering:output_type -> polku.catalogue.v1.Offering
+	49, // 80: polku.catalogue.v1.CatalogueService.WithdrawOffering:output_type -> polku.catalogue.v1.Offering
+	49, // 81: polku.catalogue.v1.CatalogueService.ConfirmOffering:output_type -> polku.catalogue.v1.Offering
+	27, // 82: polku.catalogue.v1.CatalogueService.SearchOfferings:output_type -> polku.catalogue.v1.SearchOfferingsResponse
+	54, // 83: polku.catalogue.v1.CatalogueService.GetPriceVersion:output_type -> polku.catalogue.v1.PriceVersion
+	31, // 84: polku.catalogue.v1.CatalogueService.ListPriceVersions:output_type -> polku.catalogue.v1.ListPriceVersionsResponse
+	55, // 85: polku.catalogue.v1.CatalogueService.GetCatalogueSettings:output_type -> polku.catalogue.v1.CatalogueSettings
+	55, // 86: polku.catalogue.v1.CatalogueService.UpdateCatalogueSettings:output_type -> polku.catalogue.v1.CatalogueSettings
+	56, // 87: polku.catalogue.v1.CatalogueService.CreateQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
+	56, // 88: polku.catalogue.v1.CatalogueService.GetQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
+	37, // 89: polku.catalogue.v1.CatalogueService.ListQuoteRequests:output_type -> polku.catalogue.v1.ListQuoteRequestsResponse
+	56, // 90: polku.catalogue.v1.CatalogueService.SubmitQuote:output_type -> polku.catalogue.v1.QuoteRequest
+	56, // 91: polku.catalogue.v1.CatalogueService.DeclineQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
+	56, // 92: polku.catalogue.v1.CatalogueService.AcceptQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
+	56, // 93: polku.catalogue.v1.CatalogueService.CancelQuoteRequest:output_type -> polku.catalogue.v1.QuoteRequest
+	43, // 94: polku.catalogue.v1.CatalogueService.ExportHsds:output_type -> polku.catalogue.v1.ExportHsdsResponse
+	45, // 95: polku.catalogue.v1.CatalogueService.ListChangeLogEntries:output_type -> polku.catalogue.v1.ListChangeLogEntriesResponse
+	61, // [61:96] is the sub-list for method output_type
+	26, // [26:61] is the sub-list for method input_type
 	26, // [26:26] is the sub-list for extension type_name
 	26, // [26:26] is the sub-list for extension extendee
 	0,  // [0:26] is the sub-list for field type_name
@@ -3427,14 +3549,14 @@ func file_polku_catalogue_v1_catalogue_proto_init() {
 		return
 	}
 	file_polku_catalogue_v1_resources_proto_init()
-	file_polku_catalogue_v1_catalogue_proto_msgTypes[26].OneofWrappers = []any{}
+	file_polku_catalogue_v1_catalogue_proto_msgTypes[28].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_polku_catalogue_v1_catalogue_proto_rawDesc), len(file_polku_catalogue_v1_catalogue_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

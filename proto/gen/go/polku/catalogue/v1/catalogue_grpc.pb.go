@@ -19,40 +19,41 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CatalogueService_CreateProvider_FullMethodName           = "/polku.catalogue.v1.CatalogueService/CreateProvider"
-	CatalogueService_GetProvider_FullMethodName              = "/polku.catalogue.v1.CatalogueService/GetProvider"
-	CatalogueService_ListProviders_FullMethodName            = "/polku.catalogue.v1.CatalogueService/ListProviders"
-	CatalogueService_UpdateProvider_FullMethodName           = "/polku.catalogue.v1.CatalogueService/UpdateProvider"
-	CatalogueService_VerifyProvider_FullMethodName           = "/polku.catalogue.v1.CatalogueService/VerifyProvider"
-	CatalogueService_RejectProvider_FullMethodName           = "/polku.catalogue.v1.CatalogueService/RejectProvider"
-	CatalogueService_SuspendProvider_FullMethodName          = "/polku.catalogue.v1.CatalogueService/SuspendProvider"
-	CatalogueService_CreateProviderCredential_FullMethodName = "/polku.catalogue.v1.CatalogueService/CreateProviderCredential"
-	CatalogueService_ListProviderCredentials_FullMethodName  = "/polku.catalogue.v1.CatalogueService/ListProviderCredentials"
-	CatalogueService_RevokeProviderCredential_FullMethodName = "/polku.catalogue.v1.CatalogueService/RevokeProviderCredential"
-	CatalogueService_CreateOffering_FullMethodName           = "/polku.catalogue.v1.CatalogueService/CreateOffering"
-	CatalogueService_GetOffering_FullMethodName              = "/polku.catalogue.v1.CatalogueService/GetOffering"
-	CatalogueService_ListOfferings_FullMethodName            = "/polku.catalogue.v1.CatalogueService/ListOfferings"
-	CatalogueService_UpdateOffering_FullMethodName           = "/polku.catalogue.v1.CatalogueService/UpdateOffering"
-	CatalogueService_DeleteOffering_FullMethodName           = "/polku.catalogue.v1.CatalogueService/DeleteOffering"
-	CatalogueService_SubmitOffering_FullMethodName           = "/polku.catalogue.v1.CatalogueService/SubmitOffering"
-	CatalogueService_PublishOffering_FullMethodName          = "/polku.catalogue.v1.CatalogueService/PublishOffering"
-	CatalogueService_RejectOffering_FullMethodName           = "/polku.catalogue.v1.CatalogueService/RejectOffering"
-	CatalogueService_WithdrawOffering_FullMethodName         = "/polku.catalogue.v1.CatalogueService/WithdrawOffering"
-	CatalogueService_ConfirmOffering_FullMethodName          = "/polku.catalogue.v1.CatalogueService/ConfirmOffering"
-	CatalogueService_SearchOfferings_FullMethodName          = "/polku.catalogue.v1.CatalogueService/SearchOfferings"
-	CatalogueService_GetPriceVersion_FullMethodName          = "/polku.catalogue.v1.CatalogueService/GetPriceVersion"
-	CatalogueService_ListPriceVersions_FullMethodName        = "/polku.catalogue.v1.CatalogueService/ListPriceVersions"
-	CatalogueService_GetCatalogueSettings_FullMethodName     = "/polku.catalogue.v1.CatalogueService/GetCatalogueSettings"
-	CatalogueService_UpdateCatalogueSettings_FullMethodName  = "/polku.catalogue.v1.CatalogueService/UpdateCatalogueSettings"
-	CatalogueService_CreateQuoteRequest_FullMethodName       = "/polku.catalogue.v1.CatalogueService/CreateQuoteRequest"
-	CatalogueService_GetQuoteRequest_FullMethodName          = "/polku.catalogue.v1.CatalogueService/GetQuoteRequest"
-	CatalogueService_ListQuoteRequests_FullMethodName        = "/polku.catalogue.v1.CatalogueService/ListQuoteRequests"
-	CatalogueService_SubmitQuote_FullMethodName              = "/polku.catalogue.v1.CatalogueService/SubmitQuote"
-	CatalogueService_DeclineQuoteRequest_FullMethodName      = "/polku.catalogue.v1.CatalogueService/DeclineQuoteRequest"
-	CatalogueService_AcceptQuoteRequest_FullMethodName       = "/polku.catalogue.v1.CatalogueService/AcceptQuoteRequest"
-	CatalogueService_CancelQuoteRequest_FullMethodName       = "/polku.catalogue.v1.CatalogueService/CancelQuoteRequest"
-	CatalogueService_ExportHsds_FullMethodName               = "/polku.catalogue.v1.CatalogueService/ExportHsds"
-	CatalogueService_ListChangeLogEntries_FullMethodName     = "/polku.catalogue.v1.CatalogueService/ListChangeLogEntries"
+	CatalogueService_CreateProvider_FullMethodName             = "/polku.catalogue.v1.CatalogueService/CreateProvider"
+	CatalogueService_GetProvider_FullMethodName                = "/polku.catalogue.v1.CatalogueService/GetProvider"
+	CatalogueService_ListProviders_FullMethodName              = "/polku.catalogue.v1.CatalogueService/ListProviders"
+	CatalogueService_UpdateProvider_FullMethodName             = "/polku.catalogue.v1.CatalogueService/UpdateProvider"
+	CatalogueService_VerifyProvider_FullMethodName             = "/polku.catalogue.v1.CatalogueService/VerifyProvider"
+	CatalogueService_RejectProvider_FullMethodName             = "/polku.catalogue.v1.CatalogueService/RejectProvider"
+	CatalogueService_SuspendProvider_FullMethodName            = "/polku.catalogue.v1.CatalogueService/SuspendProvider"
+	CatalogueService_CreateProviderCredential_FullMethodName   = "/polku.catalogue.v1.CatalogueService/CreateProviderCredential"
+	CatalogueService_ListProviderCredentials_FullMethodName    = "/polku.catalogue.v1.CatalogueService/ListProviderCredentials"
+	CatalogueService_RevokeProviderCredential_FullMethodName   = "/polku.catalogue.v1.CatalogueService/RevokeProviderCredential"
+	CatalogueService_ExchangeProviderCredential_FullMethodName = "/polku.catalogue.v1.CatalogueService/ExchangeProviderCredential"
+	CatalogueService_CreateOffering_FullMethodName             = "/polku.catalogue.v1.CatalogueService/CreateOffering"
+	CatalogueService_GetOffering_FullMethodName                = "/polku.catalogue.v1.CatalogueService/GetOffering"
+	CatalogueService_ListOfferings_FullMethodName              = "/polku.catalogue.v1.CatalogueService/ListOfferings"
+	CatalogueService_UpdateOffering_FullMethodName             = "/polku.catalogue.v1.CatalogueService/UpdateOffering"
+	CatalogueService_DeleteOffering_FullMethodName             = "/polku.catalogue.v1.CatalogueService/DeleteOffering"
+	CatalogueService_SubmitOffering_FullMethodName             = "/polku.catalogue.v1.CatalogueService/SubmitOffering"
+	CatalogueService_PublishOffering_FullMethodName            = "/polku.catalogue.v1.CatalogueService/PublishOffering"
+	CatalogueService_RejectOffering_FullMethodName             = "/polku.catalogue.v1.CatalogueService/RejectOffering"
+	CatalogueService_WithdrawOffering_FullMethodName           = "/polku.catalogue.v1.CatalogueService/WithdrawOffering"
+	CatalogueService_ConfirmOffering_FullMethodName            = "/polku.catalogue.v1.CatalogueService/ConfirmOffering"
+	CatalogueService_SearchOfferings_FullMethodName            = "/polku.catalogue.v1.CatalogueService/SearchOfferings"
+	CatalogueService_GetPriceVersion_FullMethodName            = "/polku.catalogue.v1.CatalogueService/GetPriceVersion"
+	CatalogueService_ListPriceVersions_FullMethodName          = "/polku.catalogue.v1.CatalogueService/ListPriceVersions"
+	CatalogueService_GetCatalogueSettings_FullMethodName       = "/polku.catalogue.v1.CatalogueService/GetCatalogueSettings"
+	CatalogueService_UpdateCatalogueSettings_FullMethodName    = "/polku.catalogue.v1.CatalogueService/UpdateCatalogueSettings"
+	CatalogueService_CreateQuoteRequest_FullMethodName         = "/polku.catalogue.v1.CatalogueService/CreateQuoteRequest"
+	CatalogueService_GetQuoteRequest_FullMethodName            = "/polku.catalogue.v1.CatalogueService/GetQuoteRequest"
+	CatalogueService_ListQuoteRequests_FullMethodName          = "/polku.catalogue.v1.CatalogueService/ListQuoteRequests"
+	CatalogueService_SubmitQuote_FullMethodName                = "/polku.catalogue.v1.CatalogueService/SubmitQuote"
+	CatalogueService_DeclineQuoteRequest_FullMethodName        = "/polku.catalogue.v1.CatalogueService/DeclineQuoteRequest"
+	CatalogueService_AcceptQuoteRequest_FullMethodName         = "/polku.catalogue.v1.CatalogueService/AcceptQuoteRequest"
+	CatalogueService_CancelQuoteRequest_FullMethodName         = "/polku.catalogue.v1.CatalogueService/CancelQuoteRequest"
+	CatalogueService_ExportHsds_FullMethodName                 = "/polku.catalogue.v1.CatalogueService/ExportHsds"
+	CatalogueService_ListChangeLogEntries_FullMethodName       = "/polku.catalogue.v1.CatalogueService/ListChangeLogEntries"
 )
 
 // CatalogueServiceClient is the client API for CatalogueService service.
@@ -98,6 +99,12 @@ type CatalogueServiceClient interface {
 	ListProviderCredentials(ctx context.Context, in *ListProviderCredentialsRequest, opts ...grpc.CallOption) (*ListProviderCredentialsResponse, error)
 	// Revokes a credential (ACTIVE -> REVOKED). Operator.
 	RevokeProviderCredential(ctx context.Context, in *RevokeProviderCredentialRequest, opts ...grpc.CallOption) (*ProviderCredential, error)
+	// Exchanges a provider credential's client id and secret for a short-lived
+	// access token (role PROVIDER, bound to the credential's provider): the
+	// OAuth 2.0 client-credentials grant behind the gateway's POST /oauth2/token.
+	// Needs no bearer token (the credential is the authentication). No REST
+	// mapping of its own: the gateway speaks RFC 6749 for it.
+	ExchangeProviderCredential(ctx context.Context, in *ExchangeProviderCredentialRequest, opts ...grpc.CallOption) (*ExchangeProviderCredentialResponse, error)
 	// Creates an offering in DRAFT. The provider itself.
 	CreateOffering(ctx context.Context, in *CreateOfferingRequest, opts ...grpc.CallOption) (*Offering, error)
 	// Gets an offering. Live offerings are readable by anyone signed in; others
@@ -282,6 +289,16 @@ func (c *catalogueServiceClient) RevokeProviderCredential(ctx context.Context, i
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ProviderCredential)
 	err := c.cc.Invoke(ctx, CatalogueService_RevokeProviderCredential_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogueServiceClient) ExchangeProviderCredential(ctx context.Context, in *ExchangeProviderCredentialRequest, opts ...grpc.CallOption) (*ExchangeProviderCredentialResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExchangeProviderCredentialResponse)
+	err := c.cc.Invoke(ctx, CatalogueService_ExchangeProviderCredential_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -571,6 +588,12 @@ type CatalogueServiceServer interface {
 	ListProviderCredentials(context.Context, *ListProviderCredentialsRequest) (*ListProviderCredentialsResponse, error)
 	// Revokes a credential (ACTIVE -> REVOKED). Operator.
 	RevokeProviderCredential(context.Context, *RevokeProviderCredentialRequest) (*ProviderCredential, error)
+	// Exchanges a provider credential's client id and secret for a short-lived
+	// access token (role PROVIDER, bound to the credential's provider): the
+	// OAuth 2.0 client-credentials grant behind the gateway's POST /oauth2/token.
+	// Needs no bearer token (the credential is the authentication). No REST
+	// mapping of its own: the gateway speaks RFC 6749 for it.
+	ExchangeProviderCredential(context.Context, *ExchangeProviderCredentialRequest) (*ExchangeProviderCredentialResponse, error)
 	// Creates an offering in DRAFT. The provider itself.
 	CreateOffering(context.Context, *CreateOfferingRequest) (*Offering, error)
 	// Gets an offering. Live offerings are readable by anyone signed in; others
@@ -690,6 +713,9 @@ func (UnimplementedCatalogueServiceServer) ListProviderCredentials(context.Conte
 }
 func (UnimplementedCatalogueServiceServer) RevokeProviderCredential(context.Context, *RevokeProviderCredentialRequest) (*ProviderCredential, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeProviderCredential not implemented")
+}
+func (UnimplementedCatalogueServiceServer) ExchangeProviderCredential(context.Context, *ExchangeProviderCredentialRequest) (*ExchangeProviderCredentialResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExchangeProviderCredential not implemented")
 }
 func (UnimplementedCatalogueServiceServer) CreateOffering(context.Context, *CreateOfferingRequest) (*Offering, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateOffering not implemented")
@@ -960,6 +986,24 @@ func _CatalogueService_RevokeProviderCredential_Handler(srv interface{}, ctx con
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CatalogueServiceServer).RevokeProviderCredential(ctx, req.(*RevokeProviderCredentialRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogueService_ExchangeProviderCredential_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExchangeProviderCredentialRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogueServiceServer).ExchangeProviderCredential(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogueService_ExchangeProviderCredential_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogueServiceServer).ExchangeProviderCredential(ctx, req.(*ExchangeProviderCredentialRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1442,6 +1486,10 @@ var CatalogueService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeProviderCredential",
 			Handler:    _CatalogueService_RevokeProviderCredential_Handler,
+		},
+		{
+			MethodName: "ExchangeProviderCredential",
+			Handler:    _CatalogueService_ExchangeProviderCredential_Handler,
 		},
 		{
 			MethodName: "CreateOffering",
