@@ -55,3 +55,13 @@ func TestStartRedisClusterOfThree(t *testing.T) {
 		}
 	}
 }
+
+func TestStartRedisSentinel(t *testing.T) {
+	s := StartRedisSentinel(t)
+	if info, err := s.Replica.Do("INFO", "replication"); err != nil || !strings.Contains(info, "role:slave") {
+		t.Fatalf("replica INFO replication = %q, %v", info, err)
+	}
+	if got, err := s.Sentinels[0].Do("SENTINEL", "CKQUORUM", s.MasterName); err != nil || !strings.Contains(got, "3 usable") {
+		t.Fatalf("SENTINEL CKQUORUM = %q, %v", got, err)
+	}
+}
