@@ -34,6 +34,12 @@ type Common struct {
 	RedisMasterName string
 	RedisUsername   string
 	RedisPassword   string
+	// RedisWaitReplicas > 0 makes every store commit wait until that many
+	// replicas have it (at most RedisWaitTimeout) and fail when they do not:
+	// for Sentinel deployments where an acknowledged write must survive a
+	// failover. Not for Redis Cluster.
+	RedisWaitReplicas int
+	RedisWaitTimeout  time.Duration
 	// Token verification: exactly one of JWKSURL (production) and
 	// JWTPublicKeyFile (PEM; development) is used.
 	JWTIssuer        string
@@ -50,17 +56,19 @@ type Common struct {
 // LoadCommon reads the common settings.
 func LoadCommon(e *config.Env) Common {
 	c := Common{
-		Store:            e.String("POLKU_STORE", "embedded"),
-		DataDir:          e.String("POLKU_DATA_DIR", ".data"),
-		RedisMasterName:  e.String("POLKU_REDIS_MASTER_NAME", ""),
-		RedisUsername:    e.String("POLKU_REDIS_USERNAME", ""),
-		RedisPassword:    e.String("POLKU_REDIS_PASSWORD", ""),
-		JWTIssuer:        e.String("POLKU_JWT_ISSUER", auth.DevIssuerName),
-		JWTAudience:      e.String("POLKU_JWT_AUDIENCE", auth.DevAudience),
-		JWKSURL:          e.String("POLKU_JWKS_URL", ""),
-		JWTPublicKeyFile: e.String("POLKU_JWT_PUBLIC_KEY_FILE", ""),
-		LogLevel:         e.String("POLKU_LOG_LEVEL", "info"),
-		ShutdownDrain:    e.Duration("POLKU_SHUTDOWN_DRAIN", 5*time.Second),
+		Store:             e.String("POLKU_STORE", "embedded"),
+		DataDir:           e.String("POLKU_DATA_DIR", ".data"),
+		RedisMasterName:   e.String("POLKU_REDIS_MASTER_NAME", ""),
+		RedisUsername:     e.String("POLKU_REDIS_USERNAME", ""),
+		RedisPassword:     e.String("POLKU_REDIS_PASSWORD", ""),
+		RedisWaitReplicas: e.Int("POLKU_REDIS_WAIT_REPLICAS", 0),
+		RedisWaitTimeout:  e.Duration("POLKU_REDIS_WAIT_TIMEOUT", time.Second),
+		JWTIssuer:         e.String("POLKU_JWT_ISSUER", auth.DevIssuerName),
+		JWTAudience:       e.String("POLKU_JWT_AUDIENCE", auth.DevAudience),
+		JWKSURL:           e.String("POLKU_JWKS_URL", ""),
+		JWTPublicKeyFile:  e.String("POLKU_JWT_PUBLIC_KEY_FILE", ""),
+		LogLevel:          e.String("POLKU_LOG_LEVEL", "info"),
+		ShutdownDrain:     e.Duration("POLKU_SHUTDOWN_DRAIN", 5*time.Second),
 	}
 	for _, a := range strings.Split(e.String("POLKU_REDIS_ADDRS", "127.0.0.1:6379"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -70,13 +78,19 @@ func LoadCommon(e *config.Env) Common {
 	if c.Store != "embedded" && c.Store != "redis" {
 		e.Fail(fmt.Errorf("POLKU_STORE: %q must be embedded or redis", c.Store))
 	}
+	if c.RedisWaitReplicas > 0 && len(c.RedisAddrs) > 1 && c.RedisMasterName == "" {
+		// WAIT must run on the connection of the batch, which a Cluster
+		// client's pipeline does not guarantee for a command without keys.
+		e.Fail(errors.New("POLKU_REDIS_WAIT_REPLICAS: not supported on Redis Cluster (several POLKU_REDIS_ADDRS without POLKU_REDIS_MASTER_NAME)"))
+	}
 	return c
 }
 
 // Stores opens namespaces of one configured backend.
 type Stores struct {
-	redis redis.UniversalClient
-	db    *embedded.DB
+	redis     redis.UniversalClient
+	redisOpts []redisstore.Option
+	db        *embedded.DB
 }
 
 // OpenStores connects to Redis or opens the embedded file.
@@ -92,7 +106,11 @@ func OpenStores(c Common) (*Stores, error) {
 			ReadTimeout:  3 * time.Second,
 			WriteTimeout: 3 * time.Second,
 		})
-		return &Stores{redis: rc}, nil
+		st := &Stores{redis: rc}
+		if c.RedisWaitReplicas > 0 {
+			st.redisOpts = append(st.redisOpts, redisstore.WithWaitReplicas(c.RedisWaitReplicas, c.RedisWaitTimeout))
+		}
+		return st, nil
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -113,7 +131,7 @@ func RedisStores(rc redis.UniversalClient) *Stores { return &Stores{redis: rc} }
 // Namespace opens one service's namespace.
 func (s *Stores) Namespace(name string, shards int) store.Store {
 	if s.redis != nil {
-		return redisstore.New(s.redis, name, shards)
+		return redisstore.New(s.redis, name, shards, s.redisOpts...)
 	}
 	return s.db.Namespace(name, shards)
 }
