@@ -17,11 +17,12 @@ TOOL_PKGS := github.com/bufbuild/buf/cmd/buf \
 GENERATED := proto/gen/go gateway/internal/openapi/spec
 BENCH_PKGS := ./services/catalogue/service ./services/budget/service ./cmd/polku/internal/dev
 
-.PHONY: run test lint generate check-generated build bench clean tools help images
+.PHONY: run test test-faults lint generate check-generated build bench clean tools help images
 
 help:
 	@echo "make run              start the all-in-one demo (polku dev) on http://127.0.0.1:8080"
 	@echo "make test             run every module's tests"
+	@echo "make test-faults      fault tests on real Redis processes: SIGKILL, freeze, cluster, failover (docs/resilience.md)"
 	@echo "make lint             buf lint + format check, gofmt, go vet"
 	@echo "make generate         regenerate Go and OpenAPI from proto/ (local plugins, no network registry)"
 	@echo "make check-generated  fail if generated code is stale"
@@ -37,6 +38,13 @@ test:
 	go test -race -count=1 $(PKGS)
 	# deploy/k8s is its own module outside go.work (Kubernetes dependencies stay out of the services)
 	cd deploy/k8s && GOWORK=off go test -count=1 ./...
+
+# Fault tests (build tag "faults", so `make test` stays fast): Redis killed,
+# frozen, clustered and failed over under the real services. They need
+# redis-server; see docs/resilience.md.
+FAULT_PKGS := ./platform/store/redisstore ./cmd/polku/internal/faults
+test-faults:
+	go test -race -count=1 -tags faults -run '^TestFault' -timeout 10m $(FAULT_PKGS)
 
 # Container images, one per component. Needs podman or docker (CONTAINER_ENGINE;
 # default: podman when installed, else docker). Tags: $(IMAGE_PREFIX)/<component>:$(VERSION).
@@ -95,6 +103,7 @@ lint: tools
 	PATH="$(BIN):$$PATH" buf format --diff --exit-code proto
 	@out=$$(gofmt -l platform services gateway cmd deploy); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet $(PKGS)
+	go vet -tags faults $(FAULT_PKGS)
 
 build:
 	mkdir -p bin

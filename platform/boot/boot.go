@@ -34,6 +34,12 @@ type Common struct {
 	RedisMasterName string
 	RedisUsername   string
 	RedisPassword   string
+	// RedisWaitReplicas > 0 makes every store commit wait until that many
+	// replicas have it (at most RedisWaitTimeout) and fail when they do not:
+	// for Sentinel deployments where an acknowledged write must survive a
+	// failover. Not for Redis Cluster.
+	RedisWaitReplicas int
+	RedisWaitTimeout  time.Duration
 	// Token verification: exactly one of JWKSURL (production) and
 	// JWTPublicKeyFile (PEM; development) is used.
 	JWTIssuer        string
@@ -63,6 +69,8 @@ func LoadCommon(e *config.Env) Common {
 		RedisMasterName:            e.String("POLKU_REDIS_MASTER_NAME", ""),
 		RedisUsername:              e.String("POLKU_REDIS_USERNAME", ""),
 		RedisPassword:              e.String("POLKU_REDIS_PASSWORD", ""),
+		RedisWaitReplicas:          e.Int("POLKU_REDIS_WAIT_REPLICAS", 0),
+		RedisWaitTimeout:           e.Duration("POLKU_REDIS_WAIT_TIMEOUT", time.Second),
 		JWTIssuer:                  e.String("POLKU_JWT_ISSUER", auth.DevIssuerName),
 		JWTAudience:                e.String("POLKU_JWT_AUDIENCE", auth.DevAudience),
 		JWKSURL:                    e.String("POLKU_JWKS_URL", ""),
@@ -81,13 +89,19 @@ func LoadCommon(e *config.Env) Common {
 	if c.Store != "embedded" && c.Store != "redis" {
 		e.Fail(fmt.Errorf("POLKU_STORE: %q must be embedded or redis", c.Store))
 	}
+	if c.RedisWaitReplicas > 0 && len(c.RedisAddrs) > 1 && c.RedisMasterName == "" {
+		// WAIT must run on the connection of the batch, which a Cluster
+		// client's pipeline does not guarantee for a command without keys.
+		e.Fail(errors.New("POLKU_REDIS_WAIT_REPLICAS: not supported on Redis Cluster (several POLKU_REDIS_ADDRS without POLKU_REDIS_MASTER_NAME)"))
+	}
 	return c
 }
 
 // Stores opens namespaces of one configured backend.
 type Stores struct {
-	redis redis.UniversalClient
-	db    *embedded.DB
+	redis     redis.UniversalClient
+	redisOpts []redisstore.Option
+	db        *embedded.DB
 }
 
 // OpenStores connects to Redis or opens the embedded file.
@@ -103,7 +117,11 @@ func OpenStores(c Common) (*Stores, error) {
 			ReadTimeout:  3 * time.Second,
 			WriteTimeout: 3 * time.Second,
 		})
-		return &Stores{redis: rc}, nil
+		st := &Stores{redis: rc}
+		if c.RedisWaitReplicas > 0 {
+			st.redisOpts = append(st.redisOpts, redisstore.WithWaitReplicas(c.RedisWaitReplicas, c.RedisWaitTimeout))
+		}
+		return st, nil
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -124,7 +142,7 @@ func RedisStores(rc redis.UniversalClient) *Stores { return &Stores{redis: rc} }
 // Namespace opens one service's namespace.
 func (s *Stores) Namespace(name string, shards int) store.Store {
 	if s.redis != nil {
-		return redisstore.New(s.redis, name, shards)
+		return redisstore.New(s.redis, name, shards, s.redisOpts...)
 	}
 	return s.db.Namespace(name, shards)
 }

@@ -25,6 +25,8 @@
 //     failure the port defines is found by the checks, before the first write.)
 //   - Durability is the server's: acknowledged writes survive a restart only as
 //     far as its persistence (AOF with appendfsync) and replication allow.
+//     WithWaitReplicas makes Commit also wait for replicas (WAIT) and fail with
+//     ErrNotReplicated when they do not confirm; see docs/resilience.md.
 //   - ReadGroup never hands out more than count messages. On a single-node client
 //     it reads every shard's stream in one script call and, when nothing is ready,
 //     waits with one blocking XREAD over all streams, so a commit wakes it at once;

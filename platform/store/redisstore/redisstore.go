@@ -34,15 +34,41 @@ type Store struct {
 	// turn rotates the shard ReadGroup and Claim start from, so that a busy
 	// shard cannot starve the others.
 	turn atomic.Uint32
+	// waitReplicas and waitTimeout: see WithWaitReplicas.
+	waitReplicas int
+	waitTimeout  time.Duration
+}
+
+// ErrNotReplicated is returned by Commit with WithWaitReplicas when the batch
+// was applied on the primary but fewer replicas than asked confirmed it within
+// the timeout. The outcome is then unknown to the caller (a failover may still
+// lose it), so services answer UNAVAILABLE and the caller retries with the
+// same request id, which finds the batch's idempotency key if it survived.
+var ErrNotReplicated = errors.New("redisstore: batch not confirmed by enough replicas")
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithWaitReplicas makes every Commit wait (Redis WAIT, on the connection that
+// ran the batch) until n replicas have the batch, at most timeout, and fail
+// with ErrNotReplicated when fewer do. It narrows what a Sentinel failover can
+// lose to batches that were not acknowledged to anyone. Only for a client that
+// talks to one primary (standalone or Sentinel); n <= 0 turns it off.
+func WithWaitReplicas(n int, timeout time.Duration) Option {
+	return func(s *Store) { s.waitReplicas, s.waitTimeout = n, timeout }
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns the namespace on client. shards is fixed for the namespace's
 // lifetime (store.ShardOf depends on it); a value below 1 is taken as 1.
-func New(client redis.UniversalClient, namespace string, shards int) *Store {
+func New(client redis.UniversalClient, namespace string, shards int, opts ...Option) *Store {
 	_, single := client.(*redis.Client)
-	return &Store{client: client, namespace: namespace, shards: max(shards, 1), single: single}
+	s := &Store{client: client, namespace: namespace, shards: max(shards, 1), single: single}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Namespace implements store.Store.
@@ -171,12 +197,15 @@ func (s *Store) Commit(ctx context.Context, shard int, b *store.Batch) error {
 		args = append(args, payload)
 	}
 
-	res, err := commitScript.Run(ctx, s.client, keys, args...).Slice()
+	res, replicas, err := s.runCommit(ctx, keys, args)
 	if err != nil {
 		return fmt.Errorf("redisstore: commit: %w", err)
 	}
 	status, _ := res[0].(string)
 	if status == "ok" {
+		if replicas < s.waitReplicas {
+			return fmt.Errorf("%w: %d of %d within %v", ErrNotReplicated, replicas, s.waitReplicas, s.waitTimeout)
+		}
 		return nil
 	}
 	var key string
@@ -190,6 +219,39 @@ func (s *Store) Commit(ctx context.Context, shard int, b *store.Batch) error {
 		return fmt.Errorf("%w: %q", store.ErrExists, key)
 	}
 	return fmt.Errorf("redisstore: commit: unexpected reply %v", res)
+}
+
+// runCommit runs the commit script and, with WithWaitReplicas, WAIT in the same
+// pipeline: WAIT counts the replicas that have every write of its own
+// connection, so it must follow the script on that connection. It returns the
+// script's reply and the replica count (0 without waiting).
+func (s *Store) runCommit(ctx context.Context, keys []string, args []any) ([]any, int, error) {
+	if s.waitReplicas <= 0 {
+		res, err := commitScript.Run(ctx, s.client, keys, args...).Slice()
+		return res, 0, err
+	}
+	for attempt := 0; ; attempt++ {
+		pipe := s.client.Pipeline()
+		eval := pipe.EvalSha(ctx, commitScript.Hash(), keys, args...)
+		wait := pipe.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
+		_, _ = pipe.Exec(ctx)
+		if err := eval.Err(); redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0 {
+			// First commit on this server: load the script and go again.
+			if err := commitScript.Load(ctx, s.client).Err(); err != nil {
+				return nil, 0, err
+			}
+			continue
+		}
+		res, err := eval.Slice()
+		if err != nil {
+			return nil, 0, err
+		}
+		n, err := wait.Int()
+		if err != nil {
+			return nil, 0, fmt.Errorf("wait for replicas: %w", err)
+		}
+		return res, n, nil
+	}
 }
 
 // Scan implements store.Store.
