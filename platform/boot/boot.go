@@ -116,6 +116,12 @@ func OpenStores(c Common) (*Stores, error) {
 			DialTimeout:  2 * time.Second,
 			ReadTimeout:  3 * time.Second,
 			WriteTimeout: 3 * time.Second,
+			// No client-side retries: go-redis re-sends a command whose reply
+			// timed out, and a batch script that did commit would then run twice
+			// (an index- or event-only batch applied twice, a checked batch
+			// reported as a conflict although it committed). A failed call
+			// surfaces as UNAVAILABLE and the caller retries with its request id.
+			MaxRetries: -1,
 		})
 		st := &Stores{redis: rc}
 		if c.RedisWaitReplicas > 0 {
