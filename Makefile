@@ -17,7 +17,22 @@ TOOL_PKGS := github.com/bufbuild/buf/cmd/buf \
 GENERATED := proto/gen/go gateway/internal/openapi/spec
 BENCH_PKGS := ./services/catalogue/service ./services/budget/service ./cmd/polku/internal/dev
 
-.PHONY: run test lint generate check-generated build bench clean tools help images
+# Fuzz targets, package:FuzzName, run one after the other for FUZZTIME each.
+FUZZTIME ?= 5s
+FUZZ_WORKERS ?= 2
+FUZZ_TARGETS := \
+	./services/clients/internal/client:FuzzParsePIC \
+	./services/catalogue/internal/catalogue:FuzzValidBusinessID \
+	./services/budget/internal/ledger:FuzzParseClaimsCSV \
+	./platform/pagination:FuzzDecode \
+	./platform/pagination:FuzzEncode \
+	./services/clients/internal/app:FuzzParseFilter \
+	./services/clients/internal/app:FuzzApplyMask \
+	./services/referral/internal/app:FuzzParseFilter \
+	./services/catalogue/internal/grpcapi:FuzzParseFilter \
+	./cmd/polku/internal/dev:FuzzGatewayJSON
+
+.PHONY: run test lint generate check-generated build bench clean tools help images fuzz
 
 help:
 	@echo "make run              start the all-in-one demo (polku dev) on http://127.0.0.1:8080"
@@ -27,6 +42,7 @@ help:
 	@echo "make check-generated  fail if generated code is stale"
 	@echo "make build            build binaries into bin/"
 	@echo "make bench            benchmarks: catalogue search, budget commits, REST send-referral vs a health check"
+	@echo "make fuzz             run every fuzz target for FUZZTIME (default 5s) each"
 	@echo "make images           container images of every component (needs docker or podman and BASE_IMAGE)"
 	@echo "make clean            remove .data/, bin/ and .bin/"
 
@@ -37,6 +53,15 @@ test:
 	go test -race -count=1 $(PKGS)
 	# deploy/k8s is its own module outside go.work (Kubernetes dependencies stay out of the services)
 	cd deploy/k8s && GOWORK=off go test -count=1 ./...
+
+# A failing input is written to the package's testdata/fuzz/<FuzzName>/: commit
+# it with the fix, and plain `go test` replays it from then on.
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "--- $$name ($$pkg, $(FUZZTIME))"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_WORKERS) $$pkg || exit 1; \
+	done
 
 # Container images, one per component, from deploy/Containerfile. Needs docker or
 # podman (CONTAINER_ENGINE=podman) and BASE_IMAGE: a static, shell-less, non-root
