@@ -7,7 +7,7 @@ var accessRules = map[string]accessRule{
 	// for the client's team (the coordinating worker and the region's managers)
 	// and the client (or their assistant). Other workers, other regions,
 	// providers and operators are refused before anything is read. Lists are
-	// filtered to what the caller may see (checked by noStrangerSees).
+	// filtered to what the caller may see (checked with strangers).
 	"clients.AssignCoordinatingWorker": allow(clientTeam),
 	"clients.CloseClient":              allow(clientTeam),
 	"clients.CreateClient":             allow(clientTeam, cManagerOther, cWorker, cWorkerOther),
