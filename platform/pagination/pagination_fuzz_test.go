@@ -14,7 +14,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(Encode(store.IndexEntry{SortKey: "2026-01-01", ID: "abc"}, "parent=x"), "parent=x")
 	f.Add(Encode(store.IndexEntry{ID: "z"}, ""), "")
 	f.Add("not base64!", "")
-	f.Add("e30", "")   // {}
+	f.Add("e30", "")    // {}
 	f.Add("bnVsbA", "") // null
 	f.Fuzz(func(t *testing.T, tok, query string) {
 		e, err := Decode(tok, query)

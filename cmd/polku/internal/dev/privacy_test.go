@@ -94,7 +94,7 @@ func TestDemoFlowKeepsPersonalDataOutOfSpansLogsAndEvents(t *testing.T) {
 		{aino, "GET", "/v1/referrals", nil},
 		{aino, "GET", "/v1/providers/-/offerings:search?query=valmennus", nil},
 		{aino, "POST", "/v1/clients", map[string]any{"given_name": "Tiina", "family_name": "Virtanen", "personal_identity_code": "150391-934P", "cohort": "COHORT_PERSONAL_BUDGET"}}, // a duplicate: refused
-		{aino, "POST", "/v1/clients", map[string]any{"given_name": "Jari", "personal_identity_code": "070685-912X"}},                                                   // invalid: refused
+		{aino, "POST", "/v1/clients", map[string]any{"given_name": "Jari", "personal_identity_code": "070685-912X"}},                                                                 // invalid: refused
 		{tiina, "GET", client, nil},
 		{tiina, "GET", client + "/accessLogEntries", nil},
 		{tiina, "GET", client + "/timelineEvents", nil},
