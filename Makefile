@@ -17,7 +17,22 @@ TOOL_PKGS := github.com/bufbuild/buf/cmd/buf \
 GENERATED := proto/gen/go gateway/internal/openapi/spec
 BENCH_PKGS := ./services/catalogue/service ./services/budget/service ./cmd/polku/internal/dev
 
-.PHONY: run test test-faults lint generate check-generated build bench clean tools help images
+# Fuzz targets, package:FuzzName, run one after the other for FUZZTIME each.
+FUZZTIME ?= 5s
+FUZZ_WORKERS ?= 2
+FUZZ_TARGETS := \
+	./services/clients/internal/client:FuzzParsePIC \
+	./services/catalogue/internal/catalogue:FuzzValidBusinessID \
+	./services/budget/internal/ledger:FuzzParseClaimsCSV \
+	./platform/pagination:FuzzDecode \
+	./platform/pagination:FuzzEncode \
+	./services/clients/internal/app:FuzzParseFilter \
+	./services/clients/internal/app:FuzzApplyMask \
+	./services/referral/internal/app:FuzzParseFilter \
+	./services/catalogue/internal/grpcapi:FuzzParseFilter \
+	./cmd/polku/internal/dev:FuzzGatewayJSON
+
+.PHONY: run test test-faults lint generate check-generated build bench clean tools help images fuzz
 
 help:
 	@echo "make run              start the all-in-one demo (polku dev) on http://127.0.0.1:8080"
@@ -28,6 +43,7 @@ help:
 	@echo "make check-generated  fail if generated code is stale"
 	@echo "make build            build binaries into bin/"
 	@echo "make bench            benchmarks: catalogue search, budget commits, REST send-referral vs a health check"
+	@echo "make fuzz             run every fuzz target for FUZZTIME (default 5s) each"
 	@echo "make images           container images of every component (podman or docker; BASE_IMAGE, or IMAGE_BUILD=host)"
 	@echo "make clean            remove .data/, bin/ and .bin/"
 
@@ -45,6 +61,15 @@ test:
 FAULT_PKGS := ./platform/store/redisstore ./cmd/polku/internal/faults
 test-faults:
 	go test -race -count=1 -tags faults -run '^TestFault' -timeout 10m $(FAULT_PKGS)
+
+# A failing input is written to the package's testdata/fuzz/<FuzzName>/: commit
+# it with the fix, and plain `go test` replays it from then on.
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "--- $$name ($$pkg, $(FUZZTIME))"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_WORKERS) $$pkg || exit 1; \
+	done
 
 # Container images, one per component. Needs podman or docker (CONTAINER_ENGINE;
 # default: podman when installed, else docker). Tags: $(IMAGE_PREFIX)/<component>:$(VERSION).

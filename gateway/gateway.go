@@ -7,10 +7,12 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -48,6 +50,45 @@ type Config struct {
 	// JWKS is the public key set of the catalogue's provider tokens, served at
 	// /.well-known/jwks.json (nil: not served).
 	JWKS []byte
+	// Timeouts of the HTTP server (zero: the defaults below). A client that
+	// trickles its headers or body, or idles on a kept-alive connection, is
+	// disconnected when they run out.
+	Timeouts Timeouts
+}
+
+// Timeouts bound how long one HTTP connection may take.
+type Timeouts struct {
+	// ReadHeader is the time to read the request headers (default 5s).
+	ReadHeader time.Duration
+	// Read is the time to read the whole request, body included (default 30s).
+	Read time.Duration
+	// Write is the time from the end of the headers to the end of the answer
+	// (default 60s).
+	Write time.Duration
+	// Idle is how long a kept-alive connection may wait for its next request
+	// (default 120s).
+	Idle time.Duration
+}
+
+// DefaultTimeouts are the server timeouts when none are configured.
+var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 60 * time.Second, Idle: 120 * time.Second}
+
+// orDefaults fills unset (or non-positive) timeouts: the edge never runs
+// without one.
+func (t Timeouts) orDefaults() Timeouts {
+	if t.ReadHeader <= 0 {
+		t.ReadHeader = DefaultTimeouts.ReadHeader
+	}
+	if t.Read <= 0 {
+		t.Read = DefaultTimeouts.Read
+	}
+	if t.Write <= 0 {
+		t.Write = DefaultTimeouts.Write
+	}
+	if t.Idle <= 0 {
+		t.Idle = DefaultTimeouts.Idle
+	}
+	return t
 }
 
 // Services are the backends the gateway fronts (those with generated REST
@@ -76,6 +117,12 @@ func LoadConfig(e *config.Env) Config {
 		Addr:         e.String("POLKU_GATEWAY_ADDR", ":8080"),
 		Targets:      map[string]string{},
 		MaxBodyBytes: e.Int64("POLKU_GATEWAY_MAX_BODY_BYTES", 1<<20),
+		Timeouts: Timeouts{
+			ReadHeader: e.Duration("POLKU_GATEWAY_READ_HEADER_TIMEOUT", DefaultTimeouts.ReadHeader),
+			Read:       e.Duration("POLKU_GATEWAY_READ_TIMEOUT", DefaultTimeouts.Read),
+			Write:      e.Duration("POLKU_GATEWAY_WRITE_TIMEOUT", DefaultTimeouts.Write),
+			Idle:       e.Duration("POLKU_GATEWAY_IDLE_TIMEOUT", DefaultTimeouts.Idle),
+		},
 	}
 	for _, s := range Services() {
 		c.Targets[s] = e.String("POLKU_"+strings.ToUpper(s)+"_TARGET", DefaultTargets[s])
@@ -93,15 +140,16 @@ func LoadConfig(e *config.Env) Config {
 
 // Gateway is the REST edge.
 type Gateway struct {
-	handler http.Handler
-	conns   map[string]*grpc.ClientConn
-	failed  failures // refused credential exchanges per remote address
+	handler  http.Handler
+	timeouts Timeouts
+	conns    map[string]*grpc.ClientConn
+	failed   failures // refused credential exchanges per remote address
 }
 
 // New connects to the backends (lazily: a backend that is down answers 503 per
 // request, it does not stop the gateway) and builds the handler.
 func New(ctx context.Context, cfg Config, verifier auth.TokenVerifier, tel *telemetry.Providers) (*Gateway, error) {
-	g := &Gateway{conns: map[string]*grpc.ClientConn{}}
+	g := &Gateway{conns: map[string]*grpc.ClientConn{}, timeouts: cfg.Timeouts.orDefaults()}
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(
@@ -184,16 +232,19 @@ func (g *Gateway) Close() {
 	}
 }
 
-// Server returns an http.Server with timeouts suitable for an API edge.
+// MaxHeaderBytes limits the request line and headers of one request.
+const MaxHeaderBytes = 64 << 10
+
+// Server returns an http.Server with the configured timeouts.
 func (g *Gateway) Server(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           g.handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: g.timeouts.ReadHeader,
+		ReadTimeout:       g.timeouts.Read,
+		WriteTimeout:      g.timeouts.Write,
+		IdleTimeout:       g.timeouts.Idle,
+		MaxHeaderBytes:    MaxHeaderBytes,
 	}
 }
 
@@ -227,13 +278,32 @@ func headerMatcher(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
+// limitBody answers 413 to a body over n bytes. A body without a length
+// (chunked) is read here, at most n+1 bytes, so that it gets the same 413 and
+// not the decoder's 400 from deep inside the mux; every body is decoded whole
+// anyway.
 func limitBody(n int64, next http.Handler) http.Handler {
+	tooLarge := func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
+			"code": 3, "message": fmt.Sprintf("request body is larger than %d bytes", n), "details": []any{},
+		})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > n {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
-				"code": 3, "message": fmt.Sprintf("request body is larger than %d bytes", n), "details": []any{},
-			})
+			tooLarge(w)
 			return
+		}
+		if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+			b, err := io.ReadAll(io.LimitReader(r.Body, n+1))
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"code": 3, "message": "request body could not be read", "details": []any{}})
+				return
+			}
+			if int64(len(b)) > n {
+				tooLarge(w)
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,10 @@ func ValidateClaim(c Claim) error {
 	}
 	if c.UnitCents <= 0 {
 		msgs = append(msgs, "unit_price_cents: must be > 0")
+	} else if c.Quantity > 0 && c.UnitCents > math.MaxInt64/int64(c.Quantity) {
+		// The amount would wrap around to a negative number and pass every
+		// "at most the open commitment" check.
+		msgs = append(msgs, "unit_price_cents: quantity x unit_price_cents is too large")
 	}
 	if s := strings.TrimSpace(c.InvoiceNumber); s == "" || len(s) > 100 || strings.ContainsAny(s, "/\x00") {
 		msgs = append(msgs, "invoice_number: is required, at most 100 characters, without '/'")
