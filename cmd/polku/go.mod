@@ -11,6 +11,7 @@ require (
 	github.com/polku-hb/polku/services/catalogue v0.0.0
 	github.com/polku-hb/polku/services/clients v0.0.0
 	github.com/polku-hb/polku/services/referral v0.0.0
+	github.com/polku-hb/polku/web v0.0.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	google.golang.org/grpc v1.84.0
 )
@@ -65,4 +66,5 @@ replace (
 	github.com/polku-hb/polku/services/catalogue => ../../services/catalogue
 	github.com/polku-hb/polku/services/clients => ../../services/clients
 	github.com/polku-hb/polku/services/referral => ../../services/referral
+	github.com/polku-hb/polku/web => ../../web
 )
