@@ -76,7 +76,12 @@ func (st *Store) Load(r *http.Request) *Session {
 			return s
 		}
 	}
-	return &Session{CSRF: RandomToken(), Expires: time.Now().Add(st.ttl)}
+	return st.Anonymous("")
+}
+
+// Anonymous is a new signed-out session keeping only the UI language.
+func (st *Store) Anonymous(lang string) *Session {
+	return &Session{Lang: lang, CSRF: RandomToken(), Expires: time.Now().Add(st.ttl)}
 }
 
 // Save writes s as the session cookie.
@@ -90,12 +95,6 @@ func (st *Store) Save(w http.ResponseWriter, s *Session) error {
 		SameSite: http.SameSiteLaxMode, Expires: s.Expires,
 	})
 	return nil
-}
-
-// Clear removes the session cookie.
-func (st *Store) Clear(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: st.name(), Value: "", Path: "/", HttpOnly: true, Secure: st.secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 func (st *Store) seal(s *Session) (string, error) {

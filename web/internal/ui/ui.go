@@ -264,15 +264,25 @@ func (a *app) renderStatus(rq *request, name, title string, data any) {
 
 // redirect sends the browser on after a POST (post/redirect/get).
 func redirect(rq *request, path, ok string) error {
-	if ok != "" {
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		path += sep + "ok=" + url.QueryEscape(ok)
-	}
-	http.Redirect(rq.w, rq.r, path, http.StatusSeeOther)
+	http.Redirect(rq.w, rq.r, withFlash(path, ok), http.StatusSeeOther)
 	return nil
+}
+
+// withFlash adds the ok= message key to path's query, before any #fragment.
+func withFlash(path, ok string) string {
+	if ok == "" {
+		return path
+	}
+	p, frag, hasFrag := strings.Cut(path, "#")
+	sep := "?"
+	if strings.Contains(p, "?") {
+		sep = "&"
+	}
+	p += sep + "ok=" + url.QueryEscape(ok)
+	if hasFrag {
+		p += "#" + frag
+	}
+	return p
 }
 
 // localPath keeps a "back" target on this site.
@@ -356,8 +366,11 @@ func (a *app) startSession(rq *request, tok, role, sub, region, display string, 
 	}
 }
 
+// signout drops the token but keeps the chosen language.
 func (a *app) signout(rq *request) error {
-	a.Sessions.Clear(rq.w)
+	if err := a.Sessions.Save(rq.w, a.Sessions.Anonymous(rq.s.Lang)); err != nil {
+		return err
+	}
 	http.Redirect(rq.w, rq.r, "/signin", http.StatusSeeOther)
 	return nil
 }
