@@ -5,11 +5,17 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
+	"fmt"
+
 	"errors"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/polku-hb/polku/web/internal/edge"
 	"github.com/polku-hb/polku/web/internal/session"
@@ -33,13 +39,29 @@ type Config struct {
 	SessionTTL time.Duration
 	// People enables the development sign-in with these demo persons.
 	People []Person
+	// OIDC enables the production sign-in.
+	OIDC   *OIDCConfig
 	Logger *slog.Logger
 	// HTTPClient calls the gateway (default: 15 s timeout).
 	HTTPClient *http.Client
 }
 
-// New returns the UI's HTTP handler.
-func New(c Config) (http.Handler, error) {
+// Identity is who an access token speaks for.
+type Identity = ui.Identity
+
+// OIDCConfig is the production sign-in: an OpenID provider's authorization
+// code flow with PKCE (a public client needs no secret).
+type OIDCConfig struct {
+	Issuer, ClientID, ClientSecret, RedirectURL string
+	Scopes                                      []string
+	// Identify verifies an access token as the services will (same issuer,
+	// audience and keys) and says who it is.
+	Identify func(ctx context.Context, accessToken string) (Identity, error)
+}
+
+// New returns the UI's HTTP handler. With OIDC it discovers the provider
+// (a network call bounded by ctx).
+func New(ctx context.Context, c Config) (http.Handler, error) {
 	if c.GatewayURL == "" {
 		return nil, errors.New("web: GatewayURL is required")
 	}
@@ -56,5 +78,22 @@ func New(c Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ui.New(ui.Options{Edge: edge.New(c.GatewayURL, c.HTTPClient), Sessions: sessions, People: c.People, Logger: c.Logger})
+	o := ui.Options{Edge: edge.New(c.GatewayURL, c.HTTPClient), Sessions: sessions, People: c.People, Logger: c.Logger}
+	if c.OIDC != nil {
+		p, err := oidc.NewProvider(ctx, c.OIDC.Issuer)
+		if err != nil {
+			return nil, fmt.Errorf("web: OIDC discovery: %w", err)
+		}
+		scopes := c.OIDC.Scopes
+		if len(scopes) == 0 {
+			scopes = []string{oidc.ScopeOpenID, "profile"}
+		}
+		o.OIDC = &ui.OIDC{
+			OAuth2: oauth2.Config{ClientID: c.OIDC.ClientID, ClientSecret: c.OIDC.ClientSecret, RedirectURL: c.OIDC.RedirectURL,
+				Endpoint: p.Endpoint(), Scopes: scopes},
+			IDTokens: p.Verifier(&oidc.Config{ClientID: c.OIDC.ClientID}),
+			Identify: c.OIDC.Identify,
+		}
+	}
+	return ui.New(o)
 }

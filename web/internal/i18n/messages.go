@@ -24,6 +24,8 @@ var messages = map[string][3]string{
 	"signin.title": {"Kirjaudu sisään", "Logga in", "Sign in"},
 	"signin.dev":   {"Kehitysympäristö: valitse esittelyhenkilö. Tuotannossa kirjaudutaan alueen tunnistuspalvelulla.", "Utvecklingsmiljö: välj en demoperson. I produktion loggar man in via regionens identifieringstjänst.", "Development: pick a demo person. In production you sign in with the region's identity service."},
 	"signin.pick":  {"Kirjaudu henkilönä", "Logga in som", "Sign in as"},
+	"signin.oidc":  {"Kirjaudu sisään", "Logga in", "Sign in"},
+	"err.oidc":     {"Kirjautuminen ei onnistunut. Yritä uudelleen.", "Inloggningen misslyckades. Försök igen.", "Sign-in did not succeed. Please try again."},
 	"signin.none":  {"Kirjautumista ei ole määritetty.", "Inloggning är inte konfigurerad.", "No sign-in is configured."},
 
 	"err.title":       {"Jokin meni vikaan", "Något gick fel", "Something went wrong"},

@@ -31,6 +31,10 @@ type Session struct {
 	Lang       string    `json:"l,omitempty"`
 	CSRF       string    `json:"x"`
 	Expires    time.Time `json:"e"`
+	// An OIDC sign-in in progress: state, PKCE verifier, nonce.
+	OIDCState    string `json:"os,omitempty"`
+	OIDCVerifier string `json:"ov,omitempty"`
+	OIDCNonce    string `json:"on,omitempty"`
 }
 
 // SignedIn reports whether the session carries a usable token.

@@ -45,6 +45,8 @@ type Options struct {
 	Sessions *session.Store
 	// People enables the development sign-in page when non-empty.
 	People []Person
+	// OIDC enables the production sign-in when non-nil.
+	OIDC   *OIDC
 	Logger *slog.Logger
 }
 
@@ -86,6 +88,10 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("POST /signin/dev", a.page(a.signinDev))
 	mux.Handle("POST /signout", a.page(a.signout))
 	mux.Handle("POST /lang", a.page(a.setLang))
+	if o.OIDC != nil {
+		mux.Handle("GET /signin/oidc", a.page(a.oidcStart))
+		mux.Handle("GET /signin/callback", a.page(a.oidcCallback))
+	}
 
 	worker := []string{"WORKER", "MANAGER"}
 	mux.Handle("GET /worker", a.role(a.workerHome, worker...))
@@ -189,6 +195,9 @@ func statusOf(err error) int {
 	if errors.Is(err, errBadInput) {
 		return http.StatusBadRequest
 	}
+	if errors.Is(err, errOIDC) {
+		return http.StatusUnauthorized
+	}
 	return http.StatusBadGateway
 }
 
@@ -214,6 +223,9 @@ func (a *app) explain(l i18n.Lang, err error) string {
 		return msg
 	case errors.Is(err, errForbidden):
 		return l.T("err.forbidden")
+	case errors.Is(err, errOIDC):
+		a.Logger.Warn("sign-in failed", "err", err) // names the failed check, never a token
+		return l.T("err.oidc")
 	case errors.Is(err, errBadInput):
 		return l.T("err.input") + " " + strings.TrimPrefix(err.Error(), errBadInput.Error()+": ")
 	}
@@ -336,7 +348,7 @@ func homeOf(role string) string {
 }
 
 func (a *app) signinPage(rq *request) error {
-	return a.render(rq, "signin", rq.lang.T("signin.title"), map[string]any{"People": a.People})
+	return a.render(rq, "signin", rq.lang.T("signin.title"), map[string]any{"People": a.People, "OIDC": a.OIDC != nil})
 }
 
 func (a *app) signinDev(rq *request) error {

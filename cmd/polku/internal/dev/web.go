@@ -15,7 +15,7 @@ import (
 // sign-in page listing the demo people (their tokens are minted at sign-in
 // with the dev key). It returns the UI's URL; the server stops with the stack.
 func StartWeb(ctx context.Context, s *Stack, demo Demo, addr string) (string, error) {
-	h, err := web.New(web.Config{GatewayURL: s.GatewayURL, People: demoPeople(s, demo)})
+	h, err := web.New(ctx, web.Config{GatewayURL: s.GatewayURL, People: demoPeople(s, demo)})
 	if err != nil {
 		return "", err
 	}
