@@ -105,6 +105,7 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("POST /worker/clients/{id}/referrals", a.role(a.sendReferral, "WORKER"))
 
 	mux.Handle("GET /manager", a.role(a.managerHome, "MANAGER"))
+	mux.Handle("POST /manager/approve", a.role(a.approve, "MANAGER"))
 
 	mux.Handle("GET /provider", a.role(a.providerInbox, "PROVIDER"))
 	mux.Handle("POST /provider/referrals/{id}/{verb}", a.role(a.providerVerb, "PROVIDER"))
@@ -217,7 +218,7 @@ func (a *app) explain(l i18n.Lang, err error) string {
 		case http.StatusNotFound:
 			return l.T("err.notfound")
 		case http.StatusConflict:
-			return l.T("err.conflict")
+			return l.T("err.conflict") + " (" + e.Message + ")"
 		}
 		msg := l.T("err.rejected") + " " + e.Message
 		return msg

@@ -2,6 +2,7 @@ package dev
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/polku-hb/polku/platform/auth"
 )
 
 // startWebStack is the whole dev stack on free ports, seeded, with the web UI.
@@ -131,5 +135,47 @@ func TestWebPagesRenderForEveryRole(t *testing.T) {
 		if !strings.Contains(mgr, want) {
 			t.Errorf("manager page lacks %q", want)
 		}
+	}
+}
+
+// A plan revision proposed in the UI waits on the manager's page with its
+// yearly cost, and the manager approves it there with a justification.
+func TestWebManagerApprovesProposedPlan(t *testing.T) {
+	s, demo, base := startWebStack(t)
+	aino := signIn(t, base, "aino")
+	client := aino.get("/worker/clients/"+demo.Tiina, http.StatusOK)
+	m := regexp.MustCompile(`action="(/worker/clients/[^"]+/revise)"`).FindStringSubmatch(client)
+	if m == nil {
+		t.Fatal("no revise form on the client page")
+	}
+	draft := aino.post(m[1], client, url.Values{"reason": {"More coaching"}, "request_id": {"t-revise"}})
+	rev := regexp.MustCompile(`action="/worker/(clients/[^"]+/revisions/\d+)/propose"`).FindStringSubmatch(draft)
+	if rev == nil {
+		t.Fatalf("the draft page has no propose form:\n%s", draft)
+	}
+	proposed := aino.post("/worker/"+rev[1]+"/propose", draft, url.Values{"request_id": {"t-propose"}})
+	if !strings.Contains(proposed, "lähetettiin hyväksyttäväksi") {
+		t.Fatalf("after propose:\n%s", proposed)
+	}
+
+	mikko := signIn(t, base, "mikko")
+	page := mikko.get("/manager", http.StatusOK)
+	if !strings.Contains(page, `data-approval="`+rev[1]+`"`) {
+		t.Fatalf("the proposed revision %s is not waiting on the manager's page", rev[1])
+	}
+	done := mikko.post("/manager/approve", page, url.Values{"name": {rev[1]}, "kind": {"plan"}, "justification": {"Coaching is cheaper than a placement"},
+		"etag": {html.UnescapeString(regexp.MustCompile(`(?s)data-approval="`+regexp.QuoteMeta(rev[1])+`".*?name="etag" value="([^"]*)"`).FindStringSubmatch(page)[1])},
+		"request_id": {"t-approve"}})
+	if !strings.Contains(done, "Hyväksytty.") || strings.Contains(done, `data-approval="`+rev[1]+`"`) {
+		t.Errorf("after approving, the page still lists it or says nothing")
+	}
+	tok, _ := s.Token(auth.Principal{Subject: Mikko, Role: auth.RoleManager, Region: DemoRegion}, time.Minute)
+	code, got := call(t, "GET", s.GatewayURL+"/v1/"+rev[1], tok, nil)
+	if code != http.StatusOK || got["state"] != "APPROVED" {
+		t.Errorf("revision after approval = %d %v, want APPROVED", code, got["state"])
+	}
+	// Without a justification nothing is approved.
+	if resp, err := mikko.c.PostForm(base+"/manager/approve", url.Values{"name": {rev[1]}, "kind": {"plan"}, "csrf": {csrfRE.FindStringSubmatch(done)[1]}}); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("approve without justification = %v, %v; want 400", resp.StatusCode, err)
 	}
 }
