@@ -164,7 +164,7 @@ func TestWebManagerApprovesProposedPlan(t *testing.T) {
 		t.Fatalf("the proposed revision %s is not waiting on the manager's page", rev[1])
 	}
 	done := mikko.post("/manager/approve", page, url.Values{"name": {rev[1]}, "kind": {"plan"}, "justification": {"Coaching is cheaper than a placement"},
-		"etag": {html.UnescapeString(regexp.MustCompile(`(?s)data-approval="`+regexp.QuoteMeta(rev[1])+`".*?name="etag" value="([^"]*)"`).FindStringSubmatch(page)[1])},
+		"etag":       {html.UnescapeString(regexp.MustCompile(`(?s)data-approval="` + regexp.QuoteMeta(rev[1]) + `".*?name="etag" value="([^"]*)"`).FindStringSubmatch(page)[1])},
 		"request_id": {"t-approve"}})
 	if !strings.Contains(done, "Hyväksytty.") || strings.Contains(done, `data-approval="`+rev[1]+`"`) {
 		t.Errorf("after approving, the page still lists it or says nothing")
