@@ -109,6 +109,10 @@ func New(o Options) (http.Handler, error) {
 
 	mux.Handle("GET /provider", a.role(a.providerInbox, "PROVIDER"))
 	mux.Handle("POST /provider/referrals/{id}/{verb}", a.role(a.providerVerb, "PROVIDER"))
+	mux.Handle("GET /provider/catalogue", a.role(a.providerCatalogue, "PROVIDER"))
+	mux.Handle("POST /provider/catalogue/capacity", a.role(a.offeringCapacity, "PROVIDER"))
+	mux.Handle("POST /provider/catalogue/price", a.role(a.offeringPrice, "PROVIDER"))
+	mux.Handle("POST /provider/catalogue/quote", a.role(a.answerQuote, "PROVIDER"))
 
 	mux.Handle("GET /me", a.role(a.mePage, "CLIENT", "ASSISTANT"))
 	mux.Handle("POST /me/consents", a.role(a.grantConsent, "CLIENT", "ASSISTANT"))

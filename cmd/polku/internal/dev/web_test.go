@@ -179,3 +179,62 @@ func TestWebManagerApprovesProposedPlan(t *testing.T) {
 		t.Errorf("approve without justification = %v, %v; want 400", resp.StatusCode, err)
 	}
 }
+
+// The provider answers a worker's quote request, changes an offering's
+// capacity (at once) and a price (to the operator's review) in the UI.
+func TestWebProviderQuoteCapacityAndPrice(t *testing.T) {
+	s, demo, base := startWebStack(t)
+	coachID := demo.Providers["neurocoach"]
+	tok, _ := s.Token(auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion, Unit: "family-services"}, time.Minute)
+	code, offs := call(t, "GET", s.GatewayURL+"/v1/providers/"+coachID+"/offerings", tok, nil)
+	if code != http.StatusOK {
+		t.Fatalf("offerings: %d %v", code, offs)
+	}
+	offering := offs["offerings"].([]any)[0].(map[string]any)["name"].(string)
+	code, qr := call(t, "POST", s.GatewayURL+"/v1/providers/"+coachID+"/quoteRequests?request_id=t-quote", tok, map[string]any{
+		"offering": offering, "client": "clients/" + demo.Tiina, "need_description": "Coaching for evening routines, about three months"})
+	if code != http.StatusOK {
+		t.Fatalf("create quote request: %d %v", code, qr)
+	}
+	qname := qr["name"].(string)
+
+	coach := signIn(t, base, "coach")
+	page := coach.get("/provider/catalogue", http.StatusOK)
+	if !strings.Contains(page, `data-quote="`+qname+`"`) || !strings.Contains(page, "Coaching for evening routines") {
+		t.Fatalf("the quote request is not on the provider's page")
+	}
+	etag := func(page, attr, name string) string {
+		m := regexp.MustCompile(`(?s)` + attr + `="` + regexp.QuoteMeta(name) + `".*?name="etag" value="([^"]*)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no etag for %s", name)
+		}
+		return html.UnescapeString(m[1])
+	}
+	page = coach.post("/provider/catalogue/quote", page, url.Values{"name": {qname}, "etag": {etag(page, "data-quote", qname)}, "request_id": {"t-q1"},
+		"description": {"12 sessions"}, "unit": {"PRICE_UNIT_SESSION"}, "quantity": {"12"}, "unit_amount": {"90"},
+		"valid_until": {time.Now().AddDate(0, 1, 0).Format("2006-01-02")}})
+	if !strings.Contains(page, "Tarjous lähetettiin") {
+		t.Errorf("after the quote the page does not say so")
+	}
+	code, got := call(t, "GET", s.GatewayURL+"/v1/"+qname, tok, nil)
+	q, _ := got["quote"].(map[string]any)
+	if code != http.StatusOK || got["state"] != "QUOTED" || q["total_amount_cents"] != "108000" {
+		t.Errorf("quote request after answer = %d %v", code, got)
+	}
+
+	page = coach.post("/provider/catalogue/capacity", page, url.Values{"name": {offering}, "etag": {etag(page, "data-offering", offering)}, "capacity": {"CAPACITY_WAITLIST"}})
+	code, got = call(t, "GET", s.GatewayURL+"/v1/"+offering, tok, nil)
+	if code != http.StatusOK || got["capacity"] != "CAPACITY_WAITLIST" {
+		t.Errorf("capacity after change = %v", got["capacity"])
+	}
+	page = coach.post("/provider/catalogue/price", page, url.Values{"name": {offering}, "option": {"hour"}, "amount": {"99,50"}})
+	if !strings.Contains(page, "tarkistettavaksi") || !strings.Contains(page, "tarkistettavana") {
+		t.Errorf("after a price change the page does not show the review")
+	}
+	// Another provider's offering is refused before the edge is called.
+	other := demo.Providers["museum"]
+	if resp, err := coach.c.PostForm(base+"/provider/catalogue/capacity", url.Values{"name": {"providers/" + other + "/offerings/x"},
+		"capacity": {"CAPACITY_NO"}, "csrf": {csrfRE.FindStringSubmatch(page)[1]}}); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("another provider's offering: %v %v, want 403", resp.StatusCode, err)
+	}
+}
