@@ -104,6 +104,8 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /worker/clients/{id}/referrals/new", a.role(a.referralForm, "WORKER"))
 	mux.Handle("POST /worker/clients/{id}/referrals", a.role(a.sendReferral, "WORKER"))
 
+	mux.Handle("GET /worker/clients/{id}/measurements/new", a.role(a.measurementForm, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/measurements", a.role(a.createMeasurement, "WORKER"))
 	mux.Handle("GET /manager", a.role(a.managerHome, "MANAGER"))
 	mux.Handle("POST /manager/approve", a.role(a.approve, "MANAGER"))
 

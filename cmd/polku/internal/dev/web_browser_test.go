@@ -241,6 +241,9 @@ func TestBrowserWorkerPlanReferralProviderAcceptClientSees(t *testing.T) {
 	clientURL := base + "/worker/clients/" + demo.Tiina
 	do("client page", chromedp.Navigate(clientURL), chromedp.WaitVisible(chromedp.CSS("#budget")))
 	checkPage(t, bctx, shots, "03-worker-client")
+	do("measurement form", chromedp.Navigate(clientURL+"/measurements/new"), chromedp.WaitVisible(chromedp.CSS(`#phase`)))
+	checkPage(t, bctx, shots, "03b-worker-measurement")
+	do("client page again", chromedp.Navigate(clientURL), chromedp.WaitVisible(chromedp.CSS("#budget")))
 	do("start revision",
 		chromedp.SendKeys(chromedp.CSS(`form[action$="/revise"] input[name="reason"]`), "Museum cards for the family"),
 		chromedp.Click(chromedp.CSS(`form[action$="/revise"] button`)),
@@ -313,6 +316,8 @@ func TestBrowserWorkerPlanReferralProviderAcceptClientSees(t *testing.T) {
 	if state != "hyväksytty" {
 		t.Errorf("inbox state after accept = %q", state)
 	}
+	do("offerings and quotes", chromedp.Navigate(base+"/provider/catalogue"), chromedp.WaitVisible(chromedp.CSS(`article.offering`)))
+	checkPage(t, bctx, shots, "06b-provider-catalogue")
 	signOut()
 
 	// Tiina sees the new status, who holds it, and her budget change.

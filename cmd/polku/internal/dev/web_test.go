@@ -238,3 +238,35 @@ func TestWebProviderQuoteCapacityAndPrice(t *testing.T) {
 		t.Errorf("another provider's offering: %v %v, want 403", resp.StatusCode, err)
 	}
 }
+
+// A capacity measurement recorded in the UI adds a point to the client's chart.
+func TestWebWorkerRecordsMeasurement(t *testing.T) {
+	_, demo, base := startWebStack(t)
+	aino := signIn(t, base, "aino")
+	before := strings.Count(aino.get("/worker/clients/"+demo.Tiina, http.StatusOK), `class="dot"`)
+	form := aino.get("/worker/clients/"+demo.Tiina+"/measurements/new", http.StatusOK)
+	fields := regexp.MustCompile(`name="(score-[^"]+)"`).FindAllStringSubmatch(form, -1)
+	if len(fields) == 0 {
+		t.Fatal("the form asks no questions")
+	}
+	v := url.Values{"phase": {"MEASUREMENT_PHASE_INTERIM"}, "date": {time.Now().UTC().Format("2006-01-02")}, "request_id": {"t-meas"}}
+	for _, f := range fields {
+		v.Set(f[1], "4")
+	}
+	page := aino.post("/worker/clients/"+demo.Tiina+"/measurements", form, v)
+	if !strings.Contains(page, "Mittaus tallennettiin") {
+		t.Error("no confirmation after saving")
+	}
+	if after := strings.Count(page, `class="dot"`); after != before+1 {
+		t.Errorf("chart points %d -> %d, want one more", before, after)
+	}
+	// A rating outside the scale is refused with the form's words.
+	v.Set(fields[0][1], "999")
+	resp, err := aino.c.PostForm(base+"/worker/clients/"+demo.Tiina+"/measurements", func() url.Values {
+		v.Set("csrf", csrfRE.FindStringSubmatch(page)[1])
+		return v
+	}())
+	if err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("out-of-scale rating: %v %v, want 400", resp.StatusCode, err)
+	}
+}
