@@ -345,6 +345,17 @@ func TestBrowserWorkerPlanReferralProviderAcceptClientSees(t *testing.T) {
 		t.Errorf("English amount = %q, want €… first", cell)
 	}
 	do("back to suomi", chromedp.Click(chromedp.CSS(`button[name="lang"][value="fi"]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="fi"]`)))
+	// Tiina changes a consent choice: she allows her budget's amounts to go
+	// with her referrals.
+	do("allow budget summary",
+		chromedp.Click(chromedp.CSS(`form[action="/me/consents"]:has(input[value="DATA_CATEGORY_BUDGET_SUMMARY"]) button`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role="status"], [role="alert"]`)))
+	if msg := flash("flash after consent"); !strings.Contains(msg, "Suostumus annettiin") {
+		t.Errorf("after allowing the page says %q", msg)
+	}
+	if n := text("withdraw button now there", `form[action$="/withdraw"]:has(input[name="request_id"][value$="-w-DATA_CATEGORY_BUDGET_SUMMARY"]) button`); n == "" {
+		t.Error("the budget summary consent has no withdraw button after it was given")
+	}
 	signOut()
 
 	// The manager's page.
