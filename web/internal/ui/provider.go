@@ -213,3 +213,32 @@ func (a *app) answerQuote(rq *request) error {
 	}
 	return redirect(rq, "/provider/catalogue", ok)
 }
+
+// registerForm lets a provider's staff register an organisation; it starts
+// waiting for the region's verification.
+func (a *app) registerForm(rq *request) error {
+	return a.render(rq, "provider_register", rq.lang.T("preg.title"), map[string]any{
+		"Kinds": enumNames(cataloguev1.ProviderKind_name), "RequestID": session.RandomToken(),
+	})
+}
+
+func (a *app) registerProvider(rq *request) error {
+	f := rq.r.PostForm
+	name := strings.TrimSpace(f.Get("display_name"))
+	if _, ok := cataloguev1.ProviderKind_value[f.Get("kind")]; !ok || name == "" {
+		return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("preg.required"))
+	}
+	body := map[string]any{"display_name": name, "kind": f.Get("kind"), "business_id": strings.TrimSpace(f.Get("business_id")),
+		"unregistered_group": f.Get("unregistered_group") == "on",
+		"service_areas":      splitList(f.Get("service_areas")), "languages": splitList(f.Get("languages"))}
+	var p cataloguev1.Provider
+	if err := rq.edge.Post(rq.r.Context(), "providers", url.Values{"request_id": {f.Get("request_id")}}, body, &p); err != nil {
+		return err
+	}
+	return a.render(rq, "provider_register", rq.lang.T("preg.title"), map[string]any{"Registered": &p})
+}
+
+// splitList reads "837, 536" or "fi sv" as a list.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
+}

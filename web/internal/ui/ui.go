@@ -111,6 +111,8 @@ func New(o Options) (http.Handler, error) {
 
 	mux.Handle("GET /provider", a.role(a.providerInbox, "PROVIDER"))
 	mux.Handle("POST /provider/referrals/{id}/{verb}", a.role(a.providerVerb, "PROVIDER"))
+	mux.Handle("GET /provider/register", a.role(a.registerForm, "PROVIDER"))
+	mux.Handle("POST /provider/register", a.role(a.registerProvider, "PROVIDER"))
 	mux.Handle("GET /provider/catalogue", a.role(a.providerCatalogue, "PROVIDER"))
 	mux.Handle("POST /provider/catalogue/capacity", a.role(a.offeringCapacity, "PROVIDER"))
 	mux.Handle("POST /provider/catalogue/price", a.role(a.offeringPrice, "PROVIDER"))

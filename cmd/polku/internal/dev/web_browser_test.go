@@ -318,6 +318,8 @@ func TestBrowserWorkerPlanReferralProviderAcceptClientSees(t *testing.T) {
 	}
 	do("offerings and quotes", chromedp.Navigate(base+"/provider/catalogue"), chromedp.WaitVisible(chromedp.CSS(`article.offering`)))
 	checkPage(t, bctx, shots, "06b-provider-catalogue")
+	do("registration form", chromedp.Navigate(base+"/provider/register"), chromedp.WaitVisible(chromedp.CSS(`#dn`)))
+	checkPage(t, bctx, shots, "06c-provider-register")
 	signOut()
 
 	// Tiina sees the new status, who holds it, and her budget change.

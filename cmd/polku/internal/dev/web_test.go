@@ -2,6 +2,7 @@ package dev
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -268,5 +269,24 @@ func TestWebWorkerRecordsMeasurement(t *testing.T) {
 	}())
 	if err != nil || resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("out-of-scale rating: %v %v, want 400", resp.StatusCode, err)
+	}
+}
+
+// Provider staff register an organisation; it waits for the region's check.
+func TestWebProviderRegistersOrganisation(t *testing.T) {
+	s, _, base := startWebStack(t)
+	coach := signIn(t, base, "coach")
+	form := coach.get("/provider/register", http.StatusOK)
+	page := coach.post("/provider/register", form, url.Values{"display_name": {"Hervannan naapuriapu"}, "kind": {"PROVIDER_KIND_VOLUNTEER"},
+		"unregistered_group": {"on"}, "service_areas": {"837"}, "languages": {"fi, sv"}, "request_id": {"t-reg"}})
+	m := regexp.MustCompile(`data-provider="(providers/[^"]+)"`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, "odottaa tarkistusta") {
+		t.Fatalf("no registration confirmation:\n%s", page)
+	}
+	tok, _ := s.Token(auth.Principal{Subject: Olli, Role: auth.RoleOperator}, time.Minute)
+	code, got := call(t, "GET", s.GatewayURL+"/v1/"+m[1], tok, nil)
+	if code != http.StatusOK || got["state"] != "PENDING_VERIFICATION" || got["display_name"] != "Hervannan naapuriapu" ||
+		fmt.Sprint(got["languages"]) != "[fi sv]" {
+		t.Errorf("registered provider = %d %v", code, got)
 	}
 }
