@@ -28,7 +28,7 @@ func (a *app) mePage(rq *request) error {
 	}
 	return a.render(rq, "me", rq.lang.T("me.title"), map[string]any{
 		"V": v, "Access": al.GetAccessLogEntries(), "Clients": rq.s.ClientIDs, "RequestID": session.RandomToken(),
-		"Categories": consentCategories(), "Granted": granted(v.Consents),
+		"Categories": enumNames(clientsv1.DataCategory_name), "Granted": granted(v.Consents),
 	})
 }
 
@@ -46,17 +46,6 @@ func ownClient(rq *request) (string, error) {
 		return c, nil
 	}
 	return ids[0], nil
-}
-
-func consentCategories() []string {
-	var out []string
-	for i := int32(1); ; i++ {
-		n, ok := clientsv1.DataCategory_name[i]
-		if !ok {
-			return out
-		}
-		out = append(out, n)
-	}
 }
 
 // granted maps each category given to every provider the client is referred

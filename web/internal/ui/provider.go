@@ -25,19 +25,8 @@ func (a *app) providerInbox(rq *request) error {
 	sortUrgentFirst(open.Referrals)
 	return a.render(rq, "provider", rq.lang.T("provider.title"), map[string]any{
 		"Open": open.GetReferrals(), "Done": done.GetReferrals(), "RequestID": session.RandomToken(),
-		"DeclineReasons": declineReasons(),
+		"DeclineReasons": enumNames(referralv1.DeclineReason_name),
 	})
-}
-
-func declineReasons() []string {
-	var out []string
-	for i := int32(1); ; i++ {
-		n, ok := referralv1.DeclineReason_name[i]
-		if !ok {
-			return out
-		}
-		out = append(out, n)
-	}
 }
 
 // providerVerb is accept / decline / start / complete on one referral.
@@ -101,6 +90,7 @@ func (a *app) providerCatalogue(rq *request) error {
 	})
 }
 
+// enumNames lists an API enum's names in number order, without UNSPECIFIED.
 func enumNames(m map[int32]string) []string {
 	var out []string
 	for i := int32(1); ; i++ {
