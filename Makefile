@@ -41,7 +41,7 @@ help:
 	@echo "make lint             buf lint + format check, gofmt, go vet"
 	@echo "make generate         regenerate Go and OpenAPI from proto/ (local plugins, no network registry)"
 	@echo "make check-generated  fail if generated code is stale"
-	@echo "make build            build binaries into bin/"
+	@echo "make build            build binaries into bin/ (polku, gateway, the five services, web)"
 	@echo "make bench            benchmarks: catalogue search, budget commits, REST send-referral vs a health check"
 	@echo "make fuzz             run every fuzz target for FUZZTIME (default 5s) each"
 	@echo "make images           container images of every component (podman or docker; BASE_IMAGE, or IMAGE_BUILD=host)"
@@ -126,7 +126,7 @@ check-generated: generate
 lint: tools
 	PATH="$(BIN):$$PATH" buf lint
 	PATH="$(BIN):$$PATH" buf format --diff --exit-code proto
-	@out=$$(gofmt -l platform services gateway cmd deploy); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l platform services gateway cmd deploy web); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet $(PKGS)
 	go vet -tags faults $(FAULT_PKGS)
 
@@ -134,7 +134,7 @@ build:
 	mkdir -p bin
 	go build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/polku ./gateway/cmd/gateway \
 		./services/clients/cmd/clients ./services/catalogue/cmd/catalogue ./services/assessment/cmd/assessment ./services/budget/cmd/budget \
-		./services/referral/cmd/referral
+		./services/referral/cmd/referral ./web/cmd/web
 
 # Benchmarks on the embedded store and a real Redis (needs redis-server):
 # catalogue search (POLKU_BENCH_OFFERINGS, default 20000), budget commitments, and

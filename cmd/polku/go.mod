@@ -3,6 +3,8 @@ module github.com/polku-hb/polku/cmd/polku
 go 1.26.0
 
 require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/polku-hb/polku/gateway v0.0.0
 	github.com/polku-hb/polku/platform v0.0.0
@@ -12,6 +14,7 @@ require (
 	github.com/polku-hb/polku/services/catalogue v0.0.0
 	github.com/polku-hb/polku/services/clients v0.0.0
 	github.com/polku-hb/polku/services/referral v0.0.0
+	github.com/polku-hb/polku/web v0.0.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
 	github.com/redis/go-redis/v9 v9.23.0
@@ -27,7 +30,10 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
@@ -54,6 +60,7 @@ require (
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
@@ -73,4 +80,5 @@ replace (
 	github.com/polku-hb/polku/services/catalogue => ../../services/catalogue
 	github.com/polku-hb/polku/services/clients => ../../services/clients
 	github.com/polku-hb/polku/services/referral => ../../services/referral
+	github.com/polku-hb/polku/web => ../../web
 )

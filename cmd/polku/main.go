@@ -1,6 +1,6 @@
 // Command polku is the all-in-one binary:
 //
-//	polku dev      run every service and the REST gateway on this machine
+//	polku dev      run every service, the REST gateway and the web UI on this machine
 //	polku token    issue a development token signed with the dev key
 //	polku version  print the build version and commit
 package main
@@ -19,7 +19,7 @@ import (
 const usage = `usage: polku <command> [flags]
 
 commands:
-  dev      run every Polku service and the REST gateway (embedded store in ./.data)
+  dev      run every Polku service, the REST gateway and the web UI (embedded store in ./.data)
   token    issue a development token: polku token -role WORKER -sub w-aino -region pirkanmaa
   version  print the build version and commit
 

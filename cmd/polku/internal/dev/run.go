@@ -24,6 +24,7 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	storeKind := fs.String("store", envOr("POLKU_STORE", "embedded"), "embedded or redis")
 	redisAddrs := fs.String("redis", envOr("POLKU_REDIS_ADDRS", "127.0.0.1:6379"), "Redis address(es), with -store redis")
 	gatewayAddr := fs.String("addr", envOr("POLKU_GATEWAY_ADDR", "127.0.0.1:8080"), "REST gateway listen address")
+	webAddr := fs.String("web", envOr("POLKU_WEB_ADDR", "127.0.0.1:8090"), "web UI listen address")
 	logFile := fs.String("log", "", "write service logs to this file (default: <data>/polku.log)")
 	metricsAddr := fs.String("metrics", envOr("POLKU_METRICS_ADDR", "127.0.0.1:9190"), "Prometheus /metrics listen address of every service (\"\" or off: none)")
 	if err := fs.Parse(args); err != nil {
@@ -58,13 +59,17 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return errors.Join(err, s.Stop())
 	}
-	if err := printWelcome(out, s, demo, *storeKind, *dataDir, *logFile); err != nil {
+	webURL, err := StartWeb(ctx, s, demo, *webAddr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("web UI: %w", err), s.Stop())
+	}
+	if err := printWelcome(out, s, demo, webURL, *storeKind, *dataDir, *logFile); err != nil {
 		return errors.Join(err, s.Stop())
 	}
 	return s.Wait()
 }
 
-func printWelcome(out io.Writer, s *Stack, demo Demo, storeKind, dataDir, logFile string) error {
+func printWelcome(out io.Writer, s *Stack, demo Demo, webURL, storeKind, dataDir, logFile string) error {
 	type person struct {
 		env, who string
 		p        auth.Principal
@@ -80,6 +85,7 @@ func printWelcome(out io.Writer, s *Stack, demo Demo, storeKind, dataDir, logFil
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nPolku %s is running. Stop it with Ctrl-C.\n\n", version.String())
+	fmt.Fprintf(&b, "Web UI         %s   (sign in as a demo person)\n", webURL)
 	fmt.Fprintf(&b, "REST gateway   %s   (OpenAPI: %s/openapi.json, health: %s/readyz)\n", s.GatewayURL, s.GatewayURL, s.GatewayURL)
 	fmt.Fprintf(&b, "gRPC services ")
 	for _, name := range gateway.Services() {

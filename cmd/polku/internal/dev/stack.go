@@ -84,6 +84,7 @@ type Stack struct {
 	// referral's demo moves its clock to make an overdue referral.
 	referral *referralsvc.Service
 
+	ctx    context.Context // ends when the stack stops
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -126,7 +127,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
-	s := &Stack{GRPCAddrs: map[string]string{}, Issuer: issuer, cancel: cancel}
+	s := &Stack{GRPCAddrs: map[string]string{}, Issuer: issuer, ctx: ctx, cancel: cancel}
 	fail := func(err error) (*Stack, error) {
 		_ = s.Stop()
 		return nil, err
