@@ -155,7 +155,7 @@ func bulkBudget(in BulkBudgetInput, i int) (*repo.Write, BulkBudget, error) {
 		}
 		if o != nil && o.OpenCents() >= line.UnitCents {
 			e, err := b.SpendAgainst(ledger.Entry{LineID: o.LineID, Amount: min(o.OpenCents(), b.Line(o.LineID).UnitCents),
-				Ref: ledger.Reference{Provider: o.Provider, InvoiceNumber: fmt.Sprintf("B%d-%d", i, len(entries))},
+				Ref:      ledger.Reference{Provider: o.Provider, InvoiceNumber: fmt.Sprintf("B%d-%d", i, len(entries))},
 				Delivery: ledger.Date{Year: t.Year(), Month: int(t.Month()), Day: t.Day()}, Actor: worker, ActorRole: "WORKER", CreateTime: t}, o)
 			if err != nil {
 				return nil, BulkBudget{}, err

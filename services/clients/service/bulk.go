@@ -155,11 +155,11 @@ func seedClients(ctx context.Context, r *repo.Repo, box *protect.Box, in BulkInp
 		out[k] = BulkClient{ID: id, Worker: worker}
 	}
 	for shard, cs := range byShard {
-		// Batches of at most 250 clients keep one Redis script call short.
+		// Batches of at most 100 clients keep one Redis script call short.
 		tl := timeline[shard]
 		per := in.Timeline
 		for len(cs) > 0 {
-			n := min(len(cs), 250)
+			n := min(len(cs), 100)
 			if err := r.CreateMany(ctx, shard, cs[:n], tl[:n*per]); err != nil {
 				return fmt.Errorf("clients bulk: %w", err)
 			}

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/store/embedded"
@@ -233,14 +235,19 @@ func benchStore(ctx context.Context, o Options, kind string, scale float64) (Sto
 		defer rs.stop()
 		redisAddr = rs.addr
 	}
+	var bulkDB *embedded.DB // the embedded file, opened for bulk loading
 	open := func() (*boot.Stores, error) {
 		if kind == "redis" {
-			return boot.OpenStores(boot.Common{Store: "redis", RedisAddrs: []string{redisAddr}})
+			// Seeding batches are large scripts: a long read timeout, and no
+			// retries (a retried script whose first run did commit would
+			// fail on its own creates).
+			return boot.RedisStores(redis.NewClient(&redis.Options{Addr: redisAddr, ReadTimeout: 2 * time.Minute, WriteTimeout: time.Minute, MaxRetries: -1})), nil
 		}
-		db, err := embedded.Open(filepath.Join(dir, "polku.db"))
+		db, err := embedded.OpenBulkLoad(filepath.Join(dir, "polku.db"))
 		if err != nil {
 			return nil, err
 		}
+		bulkDB = db
 		return boot.EmbeddedStores(db), nil
 	}
 	serverArgs := []string{"-data", dir, "-store", kind, "-redis", redisAddr}
@@ -265,6 +272,9 @@ func benchStore(ctx context.Context, o Options, kind string, scale float64) (Sto
 		before := usedMemory()
 		logf(o, "%s: seeding %d clients, %d offerings, %d budgets x %d entries, %d referrals", kind, v.Clients, v.Offerings, v.Budgets, v.EntriesPerBudg, v.Referrals)
 		t, err := seed(ctx, stores, key, v, part, start, o.Parallel, seeded, func() { clientMem += usedMemory() - before })
+		if bulkDB != nil && err == nil {
+			err = bulkDB.Sync() // seeded without an fsync per batch: flush once
+		}
 		if cerr := stores.Close(); err == nil {
 			err = cerr
 		}

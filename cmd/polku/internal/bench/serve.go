@@ -27,8 +27,8 @@ type Ready struct {
 	GRPCAddrs  map[string]string `json:"grpc_addrs"`
 	// ControlAddr serves GET /spans (spans exported so far) and, with
 	// -pprof, /debug/pprof/.
-	ControlAddr string `json:"control_addr"`
-	Demo       dev.Demo          `json:"demo"`
+	ControlAddr string   `json:"control_addr"`
+	Demo        dev.Demo `json:"demo"`
 }
 
 // countingExporter is the span exporter of the bench server: spans are made
