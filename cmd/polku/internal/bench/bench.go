@@ -134,7 +134,7 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	growth := fs.Bool("growth", true, "also measure the read scenarios at 10% of the volume")
 	conc := fs.Int("c", 8, "concurrent callers per scenario")
 	dur := fs.Duration("d", 10*time.Second, "duration of each scenario")
-	sends := fs.Int("sends", 1500, "referrals sent in the send scenario (drafts made beforehand)")
+	sends := fs.Int("sends", 800, "drafts made before the send scenario, which sends until they or its duration run out")
 	par := fs.Int("seed-parallel", 4, "concurrent seeding committers")
 	outPath := fs.String("out", "bench/out/latest.json", "JSON report ('' for none)")
 	prof := fs.String("profile", "", "directory for a CPU profile of the server per scenario")

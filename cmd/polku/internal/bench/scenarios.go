@@ -167,7 +167,7 @@ func scenario(ctx context.Context, t *target, seeded *Seeded, p Plan, name strin
 		}
 		// A send through the gateway: consent packet (clients, assessment),
 		// offering (catalogue), a 1-cent commitment (budget), all traced.
-		return run(ctx, name, "rest", c, len(drafts), 10*d, func(ctx context.Context, i int) error {
+		return run(ctx, name, "rest", c, len(drafts), d, func(ctx context.Context, i int) error {
 			return t.rest(ctx, http.MethodPost, "/v1/"+drafts[i]+":send", dev.Aino, []byte(`{"acknowledge_no_capacity":true}`))
 		}), nil
 	case CreateClient:
