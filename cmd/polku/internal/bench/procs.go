@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,13 @@ type server struct {
 func startServer(ctx context.Context, command func(args []string) *exec.Cmd, args []string, log io.Writer) (*server, error) {
 	cmd := command(args)
 	cmd.Stderr = log
+	// The server must seal identity codes with the key the seeding used (the
+	// pic-key file in its data dir), never with one from the environment.
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "POLKU_PIC_KEY=") })
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
