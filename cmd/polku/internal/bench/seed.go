@@ -65,8 +65,8 @@ type SeedTimes struct {
 
 // seed adds v to the stores (part numbers keep generated data of the two
 // growth steps apart; clientStart is the index of the first generated
-// identity code). memHook, when set, is called after the clients are written
-// (Redis memory accounting).
+// identity code). afterClients, when set, is called once the clients are
+// written (Redis memory accounting).
 func seed(ctx context.Context, stores *boot.Stores, picKey []byte, v Volume, part, clientStart, parallel int, have *Seeded, afterClients func()) (SeedTimes, error) {
 	var t SeedTimes
 	all := time.Now()
