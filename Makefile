@@ -32,7 +32,7 @@ FUZZ_TARGETS := \
 	./services/catalogue/internal/grpcapi:FuzzParseFilter \
 	./cmd/polku/internal/dev:FuzzGatewayJSON
 
-.PHONY: run test test-faults lint generate check-generated build bench clean tools help images fuzz
+.PHONY: run test test-faults lint generate check-generated build bench bench-micro clean tools help images fuzz
 
 help:
 	@echo "make run              start the all-in-one demo (polku dev) on http://127.0.0.1:8080"
@@ -42,7 +42,8 @@ help:
 	@echo "make generate         regenerate Go and OpenAPI from proto/ (local plugins, no network registry)"
 	@echo "make check-generated  fail if generated code is stale"
 	@echo "make build            build binaries into bin/ (polku, gateway, the five services, web)"
-	@echo "make bench            benchmarks: catalogue search, budget commits, REST send-referral vs a health check"
+	@echo "make bench            load generator on Redis (AOF) and the embedded store: seeded volume, scenarios, floor, growth, memory (docs/performance.md)"
+	@echo "make bench-micro      go-test micro-benchmarks: catalogue search, budget commits, send-referral"
 	@echo "make fuzz             run every fuzz target for FUZZTIME (default 5s) each"
 	@echo "make images           container images of every component (podman or docker; BASE_IMAGE, or IMAGE_BUILD=host)"
 	@echo "make clean            remove .data/, bin/ and .bin/"
@@ -136,12 +137,20 @@ build:
 		./services/clients/cmd/clients ./services/catalogue/cmd/catalogue ./services/assessment/cmd/assessment ./services/budget/cmd/budget \
 		./services/referral/cmd/referral ./web/cmd/web
 
-# Benchmarks on the embedded store and a real Redis (needs redis-server):
-# catalogue search (POLKU_BENCH_OFFERINGS, default 20000), budget commitments, and
-# the REST send-referral through the whole stack next to a bare gRPC health check
-# (POLKU_BENCH_STORE=redis runs that one on Redis). The load generator of the
-# benchmark issue (seeded volumes, JSON output) is not written yet.
+# The load generator (polku bench, docs/performance.md): seeds the full volume
+# into a real Redis with AOF on and then into the embedded store, runs every
+# scenario at fixed concurrency, prints a table and writes bench/out/latest.json.
+# Needs redis-server. BENCH_FLAGS passes flags, e.g. BENCH_FLAGS='-scale 0.1 -d 5s'.
+BENCH_FLAGS ?=
 bench:
+	mkdir -p bin
+	go build -ldflags "$(LDFLAGS)" -o bin/polku ./cmd/polku
+	./bin/polku bench $(BENCH_FLAGS)
+
+# go-test micro-benchmarks on the embedded store and a real Redis: catalogue
+# search (POLKU_BENCH_OFFERINGS, default 20000), budget commitments, and the
+# REST send-referral next to a bare gRPC health check (POLKU_BENCH_STORE=redis).
+bench-micro:
 	go test -run '^$$' -bench . -benchtime 200x $(BENCH_PKGS)
 
 clean:

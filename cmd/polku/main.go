@@ -1,6 +1,7 @@
 // Command polku is the all-in-one binary:
 //
 //	polku dev      run every service, the REST gateway and the web UI on this machine
+//	polku bench    the load generator (docs/performance.md)
 //	polku token    issue a development token signed with the dev key
 //	polku version  print the build version and commit
 package main
@@ -12,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/polku-hb/polku/cmd/polku/internal/bench"
 	"github.com/polku-hb/polku/cmd/polku/internal/dev"
 	"github.com/polku-hb/polku/platform/version"
 )
@@ -20,6 +22,7 @@ const usage = `usage: polku <command> [flags]
 
 commands:
   dev      run every Polku service, the REST gateway and the web UI (embedded store in ./.data)
+  bench    seed a realistic volume, load every scenario, report (docs/performance.md)
   token    issue a development token: polku token -role WORKER -sub w-aino -region pirkanmaa
   version  print the build version and commit
 
@@ -36,6 +39,8 @@ func main() {
 	switch os.Args[1] {
 	case "dev":
 		err = dev.Run(ctx, os.Args[2:], os.Stdout)
+	case "bench":
+		err = bench.Run(ctx, os.Args[2:], os.Stdout)
 	case "token":
 		err = dev.Token(os.Args[2:], os.Stdout)
 	case "version", "-version", "--version":
