@@ -151,7 +151,7 @@ bench:
 # search (POLKU_BENCH_OFFERINGS, default 20000), budget commitments, and the
 # REST send-referral next to a bare gRPC health check (POLKU_BENCH_STORE=redis).
 bench-micro:
-	go test -run '^$$' -bench . -benchtime 200x $(BENCH_PKGS)
+	go test -run '^$$' -bench . -benchtime 200x -timeout 60m $(BENCH_PKGS)
 
 clean:
 	rm -rf .data bin $(BIN)
