@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/polku-hb/polku/platform/ids"
 	"github.com/polku-hb/polku/platform/store"
 	"github.com/polku-hb/polku/services/budget/internal/ledger"
 	repo "github.com/polku-hb/polku/services/budget/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // BulkOffering is an offering a seeded budget line buys.
@@ -59,32 +59,13 @@ func SeedBulk(ctx context.Context, st store.Store, in BulkBudgetInput) ([]BulkBu
 	r := repo.New(st)
 	out := make([]BulkBudget, len(in.Clients))
 	const chunk = 500
-	jobs := make(chan int)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	for range max(in.Parallel, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for from := range jobs {
-				if err := seedBudgets(ctx, r, in, from, min(from+chunk, len(in.Clients)), out); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(in.Parallel, 1))
 	for from := 0; from < len(in.Clients); from += chunk {
-		jobs <- from
+		g.Go(func() error { return seedBudgets(gctx, r, in, from, min(from+chunk, len(in.Clients)), out) })
 	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

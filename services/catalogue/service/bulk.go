@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/polku-hb/polku/platform/ids"
 	"github.com/polku-hb/polku/platform/store"
 	"github.com/polku-hb/polku/services/catalogue/internal/catalogue"
 	repo "github.com/polku-hb/polku/services/catalogue/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // BulkOfferingsPerProvider is how many offerings SeedBulk gives each provider.
@@ -38,48 +38,23 @@ func SeedBulk(ctx context.Context, st store.Store, n, part, workers int) ([]Bulk
 	r := repo.New(st)
 	providers := (n + BulkOfferingsPerProvider - 1) / BulkOfferingsPerProvider
 	out := make([][]BulkOffering, providers)
-	jobs := make(chan int)
-	errc := make(chan error, workers)
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				k := min(BulkOfferingsPerProvider, n-i*BulkOfferingsPerProvider)
-				ch, made, err := bulkProvider(part, i, k)
-				if err == nil {
-					err = r.Commit(ctx, ch)
-				}
-				if err != nil {
-					errc <- fmt.Errorf("catalogue bulk provider %d: %w", i, err)
-					return
-				}
-				out[i] = made
-			}
-		}()
-	}
-	var err error
-feed:
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(workers, 1))
 	for i := range providers {
-		select {
-		case jobs <- i:
-		case err = <-errc:
-			break feed
-		case <-ctx.Done():
-			err = ctx.Err()
-			break feed
-		}
+		g.Go(func() error {
+			k := min(BulkOfferingsPerProvider, n-i*BulkOfferingsPerProvider)
+			ch, made, err := bulkProvider(part, i, k)
+			if err == nil {
+				err = r.Commit(gctx, ch)
+			}
+			if err != nil {
+				return fmt.Errorf("catalogue bulk provider %d: %w", i, err)
+			}
+			out[i] = made
+			return nil
+		})
 	}
-	close(jobs)
-	wg.Wait()
-	if err == nil {
-		select {
-		case err = <-errc:
-		default:
-		}
-	}
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return slices.Concat(out...), nil

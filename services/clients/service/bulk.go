@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/polku-hb/polku/platform/ids"
@@ -12,6 +11,7 @@ import (
 	"github.com/polku-hb/polku/services/clients/internal/client"
 	"github.com/polku-hb/polku/services/clients/internal/protect"
 	repo "github.com/polku-hb/polku/services/clients/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // BulkInput says what SeedBulk makes.
@@ -57,40 +57,15 @@ func SeedBulk(ctx context.Context, st store.Store, in BulkInput) ([]BulkClient, 
 	r := repo.New(st)
 	out := make([]BulkClient, in.N)
 	const chunk = 2000 // clients per job; each job commits per shard
-	type job struct{ from, to int }
-	jobs := make(chan job)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	for range max(in.Parallel, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				if err := seedClients(ctx, r, box, in, j.from, j.to, out); err != nil {
-					mu.Lock()
-					firstErr = cmpErr(firstErr, err)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(in.Parallel, 1))
 	for from := 0; from < in.N; from += chunk {
-		jobs <- job{from, min(from+chunk, in.N)}
+		g.Go(func() error { return seedClients(gctx, r, box, in, from, min(from+chunk, in.N), out) })
 	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 var (

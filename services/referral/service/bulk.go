@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/polku-hb/polku/platform/ids"
 	"github.com/polku-hb/polku/platform/store"
 	"github.com/polku-hb/polku/services/referral/internal/referral"
 	repo "github.com/polku-hb/polku/services/referral/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // BulkReferralInput says what SeedBulk makes.
@@ -62,32 +62,13 @@ func SeedBulk(ctx context.Context, st store.Store, in BulkReferralInput) (int, e
 	}
 	r := repo.New(st, in.Policy)
 	const chunk = 2000
-	jobs := make(chan int)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	for range max(in.Parallel, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for from := range jobs {
-				if err := seedReferrals(ctx, r, in, from, min(from+chunk, in.N)); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(in.Parallel, 1))
 	for from := 0; from < in.N; from += chunk {
-		jobs <- from
+		g.Go(func() error { return seedReferrals(gctx, r, in, from, min(from+chunk, in.N)) })
 	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return 0, firstErr
+	if err := g.Wait(); err != nil {
+		return 0, err
 	}
 	return in.N, nil
 }
