@@ -140,12 +140,16 @@ build:
 # The load generator (polku bench, docs/performance.md): seeds the full volume
 # into a real Redis with AOF on and then into the embedded store, runs every
 # scenario at fixed concurrency, prints a table and writes bench/out/latest.json.
+# On Redis it then runs the six service and gateway binaries of bin/ as separate
+# processes (-split) for the memory of each.
 # Needs redis-server. BENCH_FLAGS passes flags, e.g. BENCH_FLAGS='-scale 0.1 -d 5s'.
 BENCH_FLAGS ?=
 bench:
 	mkdir -p bin
-	go build -ldflags "$(LDFLAGS)" -o bin/polku ./cmd/polku
-	./bin/polku bench $(BENCH_FLAGS)
+	go build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/polku ./gateway/cmd/gateway \
+		./services/clients/cmd/clients ./services/catalogue/cmd/catalogue ./services/assessment/cmd/assessment ./services/budget/cmd/budget \
+		./services/referral/cmd/referral
+	./bin/polku bench -bin bin $(BENCH_FLAGS)
 
 # go-test micro-benchmarks on the embedded store and a real Redis: catalogue
 # search (POLKU_BENCH_OFFERINGS, default 20000), budget commitments, and the

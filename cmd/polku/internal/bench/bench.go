@@ -4,6 +4,8 @@
 // scenarios against it over REST and gRPC, and reports requests/s, p50, p99
 // and errors next to bare health checks (the floor), the server's memory, the
 // store's size, and how read latency grows from 10 % to 100 % of the volume.
+// On Redis it then serves the same data with the five service binaries and the
+// gateway as six processes (split.go) and reports each one's memory.
 package bench
 
 import (
@@ -18,12 +20,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/polku-hb/polku/cmd/polku/internal/dev"
 	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/boot"
 	"github.com/polku-hb/polku/platform/store/embedded"
@@ -48,6 +52,14 @@ type Options struct {
 	ProfileDir string
 	// RedisAddr uses this (empty) Redis instead of starting one per run.
 	RedisAddr string
+	// Split also serves the seeded Redis with the five service binaries and
+	// the gateway as six processes (the production shape), runs the
+	// scenarios against that gateway and reports each process's memory.
+	Split bool
+	// ServiceBin is the directory holding the binaries clients, assessment,
+	// budget, catalogue, referral and gateway for Split ("" = build them with
+	// the go command into a temporary directory).
+	ServiceBin string
 	// ServerCommand makes the command that runs Serve with args (default:
 	// this executable's `bench serve`).
 	ServerCommand func(args []string) *exec.Cmd
@@ -91,6 +103,7 @@ type StoreRun struct {
 	ServerRSS  ServerRSS   `json:"server_memory"`
 	Redis      *RedisMem   `json:"redis,omitempty"`
 	DBFileMB   float64     `json:"embedded_file_mb,omitempty"`
+	Split      *SplitRun   `json:"split,omitempty"`
 	Spans      int64       `json:"spans_exported"`
 	SpansPerOp float64     `json:"spans_per_send"`
 	Note       string      `json:"note,omitempty"`
@@ -138,6 +151,8 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	par := fs.Int("seed-parallel", 4, "concurrent seeding committers")
 	outPath := fs.String("out", "bench/out/latest.json", "JSON report ('' for none)")
 	prof := fs.String("profile", "", "directory for a CPU profile of the server per scenario")
+	split := fs.Bool("split", true, "on Redis, also run the five service binaries and the gateway as six processes over the seeded volume, run the scenarios against them and report each process's memory")
+	bin := fs.String("bin", "", "directory holding the six binaries for -split (default: build them with the go command)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -150,8 +165,21 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	o := Options{Stores: strings.Split(*stores, ","), Scale: *scale, EmbeddedScale: *escale, Growth: *growth,
 		Plan: Plan{Concurrency: *conc, Duration: *dur, Sends: *sends}, Parallel: *par, Out: *outPath, ProfileDir: *prof,
+		Split: *split, ServiceBin: *bin,
 		ServerCommand: func(a []string) *exec.Cmd { return exec.Command(exe, append([]string{"bench", "serve"}, a...)...) },
 		Log:           os.Stderr}
+	if o.Split && o.ServiceBin == "" && slices.Contains(o.Stores, "redis") {
+		dir, err := os.MkdirTemp("", "polku-bench-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		fmt.Fprintln(os.Stderr, "bench: building the service binaries for -split")
+		if err := BuildServices(ctx, dir); err != nil {
+			return err
+		}
+		o.ServiceBin = dir
+	}
 	rep, err := Bench(ctx, o)
 	if err != nil {
 		return err
@@ -382,10 +410,65 @@ func benchStore(ctx context.Context, o Options, kind string, scale float64) (Sto
 			run.DBFileMB = mb(fi.Size())
 		}
 	}
+	if kind == "redis" && o.Split {
+		// Measured last, so the all-in-one figures above are as before.
+		sp, err := benchSplit(ctx, o, dir, redisAddr, picKey, issuer, srv.ready.Demo, seeded)
+		run.Split = sp
+		if err != nil {
+			return run, fmt.Errorf("split deployment: %w", err)
+		}
+	}
 	if scale < 1 {
 		run.Note = fmt.Sprintf("seeded at %.3g of the full volume", scale)
 	}
 	return run, nil
+}
+
+// splitPICStart: identity codes of clients created in the split deployment
+// follow those created in the all-in-one.
+const splitPICStart = 1_500_000
+
+// benchSplit serves the seeded Redis with six processes, reads their memory
+// once all are ready, runs every scenario against them (the demo the
+// all-in-one seeded is reused) and reads their memory again.
+func benchSplit(ctx context.Context, o Options, dir, redisAddr, picKey string, issuer *auth.DevIssuer, demo dev.Demo, seeded *Seeded) (*SplitRun, error) {
+	logf(o, "redis: split deployment: starting %s", strings.Join(SplitProcesses, ", "))
+	d, err := startSplit(ctx, o.ServiceBin, dir, redisAddr, picKey, issuer, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	sp := &SplitRun{}
+	start, err := d.memory()
+	if err != nil {
+		return sp, errors.Join(err, d.stop())
+	}
+	d.ready.Demo = demo
+	t, err := newTarget(d.ready, issuer, o.Plan.Concurrency)
+	if err != nil {
+		return sp, errors.Join(err, d.stop())
+	}
+	var rs []Result
+	for _, name := range AllScenarios {
+		logf(o, "redis split: %s", name)
+		r, err := measure(ctx, t, seeded, o.Plan, []string{name}, splitPICStart)
+		rs = append(rs, r...)
+		if err != nil {
+			t.close()
+			sp.Results = withFloors(rs)
+			return sp, errors.Join(err, d.stop())
+		}
+	}
+	t.close()
+	sp.Results = withFloors(rs)
+	end, err := d.memory()
+	for i, n := range d.names {
+		sp.Processes = append(sp.Processes, ProcessRSS{Name: n, AtStart: start[i], AtEnd: end[i]})
+		sp.TotalRSS.AtStart.RSSKB += start[i].RSSKB
+		sp.TotalRSS.AtStart.PeakKB += start[i].PeakKB
+		sp.TotalRSS.AtEnd.RSSKB += end[i].RSSKB
+		sp.TotalRSS.AtEnd.PeakKB += end[i].PeakKB
+	}
+	return sp, errors.Join(err, d.stop())
 }
 
 // withFloors fills in the floor ratios over a list measured one by one.

@@ -53,8 +53,12 @@ func TestBenchEndToEnd(t *testing.T) {
 		t.Skip("starts the all-in-one four times")
 	}
 	out := filepath.Join(t.TempDir(), "latest.json")
+	bin := t.TempDir()
+	if err := BuildServices(context.Background(), bin); err != nil {
+		t.Fatal(err)
+	}
 	rep0, err := Bench(context.Background(), Options{
-		Stores: []string{"redis", "embedded"}, Scale: 0.002, EmbeddedScale: 0.002, Growth: true,
+		Stores: []string{"redis", "embedded"}, Scale: 0.002, EmbeddedScale: 0.002, Growth: true, Split: true, ServiceBin: bin,
 		Plan:     Plan{Concurrency: 4, Duration: 300 * time.Millisecond, Sends: 20},
 		Parallel: 2, Out: out, RedisAddr: testkit.StartRedis(t), ServerCommand: selfServer(t), Log: testWriter{t},
 	})
@@ -122,6 +126,38 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 	if r := rep.Runs[0].Redis; r == nil || r.UsedMemoryMB <= 0 || r.PerThousandClientsKB <= 0 {
 		t.Errorf("redis memory not measured: %+v", r)
+	}
+	// The split deployment (Redis only): the same scenarios without errors,
+	// and the memory of each of the six processes.
+	if sp := rep.Runs[0].Split; sp == nil {
+		t.Errorf("redis: no split deployment")
+	} else {
+		var names []string
+		for _, r := range sp.Results {
+			names = append(names, r.Name)
+			if r.Requests-r.Errors <= 0 || r.Errors != 0 {
+				t.Errorf("split %s: %d requests, %d errors (%s)", r.Name, r.Requests, r.Errors, r.FirstError)
+			}
+		}
+		if !slices.Equal(names, AllScenarios) {
+			t.Errorf("split scenarios %v, want %v", names, AllScenarios)
+		}
+		var procs []string
+		for _, p := range sp.Processes {
+			procs = append(procs, p.Name)
+			if p.AtStart.RSSKB <= 0 || p.AtEnd.RSSKB <= 0 {
+				t.Errorf("split %s: RSS not read: %+v", p.Name, p)
+			}
+		}
+		if !slices.Equal(procs, SplitProcesses) || len(procs) != 6 {
+			t.Errorf("split processes %v, want %v", procs, SplitProcesses)
+		}
+		if sp.TotalRSS.AtEnd.RSSKB <= 0 {
+			t.Errorf("split: no total RSS")
+		}
+	}
+	if rep.Runs[1].Split != nil {
+		t.Errorf("embedded: a split deployment cannot share the file")
 	}
 	if rep.Runs[1].DBFileMB <= 0 {
 		t.Errorf("embedded file size not measured")
