@@ -80,7 +80,7 @@ fuzz:
 #   IMAGE_BUILD=host: compiled here (CGO_ENABLED=0, GOARCH=$(IMAGE_GOARCH)) and put
 #     FROM scratch with the host's CA bundle (deploy/Containerfile.scratch); pulls nothing.
 IMAGE_PREFIX ?= polku
-IMAGE_COMPONENTS := gateway clients assessment budget catalogue referral
+IMAGE_COMPONENTS := gateway clients assessment budget catalogue referral web
 IMAGE_BUILD ?= container
 IMAGE_GOARCH ?= $(shell go env GOARCH)
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
@@ -93,7 +93,7 @@ images:
 		[ -r "$(CA_BUNDLE)" ] || { echo "make images: no CA bundle at $(CA_BUNDLE) (set CA_BUNDLE)" >&2; exit 1; }; \
 		rm -rf .images && mkdir -p .images && cp "$(CA_BUNDLE)" .images/ca-certificates.crt; \
 		for c in $(IMAGE_COMPONENTS); do \
-			pkg=./services/$$c/cmd/$$c; [ $$c = gateway ] && pkg=./gateway/cmd/gateway; \
+			case $$c in gateway) pkg=./gateway/cmd/gateway ;; web) pkg=./web/cmd/web ;; *) pkg=./services/$$c/cmd/$$c ;; esac; \
 			echo "building $(IMAGE_PREFIX)/$$c:$(VERSION) (host binary, FROM scratch)"; \
 			CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_GOARCH) go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o .images/$$c/app $$pkg || exit 1; \
 			"$$engine" build -f deploy/Containerfile.scratch --build-arg COMPONENT=$$c --build-arg VERSION=$(VERSION) \

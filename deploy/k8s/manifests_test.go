@@ -22,7 +22,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// components are the six Polku deployables: gRPC port (HTTP for the gateway).
+// components are the seven Polku deployables: gRPC port (HTTP for the gateway
+// and the web UI).
 var components = map[string]int32{
 	"gateway":    8080,
 	"clients":    9101,
@@ -30,16 +31,58 @@ var components = map[string]int32{
 	"budget":     9103,
 	"catalogue":  9104,
 	"referral":   9105,
+	"web":        8090,
 }
+
+// httpProbes are the components with HTTP probes: probe kind -> path (on the
+// component's port). The others have gRPC health probes.
+var httpProbes = map[string]map[string]string{
+	"gateway": {"liveness": "/healthz", "readiness": "/readyz"},
+	// web/internal/ui serves only /healthz: the UI holds no connections of its own.
+	"web": {"liveness": "/healthz", "readiness": "/healthz"},
+}
+
+// public are the components the ingress controller reaches (from anywhere).
+var public = []string{"gateway", "web"}
 
 // metricsPort is where every component serves Prometheus /metrics.
 const metricsPort = 9090
 
-// services are the components that keep data in Redis (all but the gateway).
+// noTelemetry are the components that serve no Prometheus metrics and export no
+// traces: web/cmd/web never reads POLKU_METRICS_ADDR nor sets up OpenTelemetry, so
+// it has no metrics port, no scrape annotations, and no edges to Prometheus or the
+// collector (pretending otherwise would open ports nothing listens on).
+var noTelemetry = []string{"web"}
+
+// TestNoTelemetryIsTrue reads the mains of the noTelemetry components: the day one
+// of them sets up telemetry (platform/telemetry: OTLP export, the /metrics
+// scrape), its manifests and this test's model must get the metrics port, the
+// annotations and the collector and Prometheus edges.
+func TestNoTelemetryIsTrue(t *testing.T) {
+	for _, c := range noTelemetry {
+		path := filepath.Join("..", "..", c, "cmd", c, "main.go")
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, marker := range []string{"platform/telemetry", "MetricsAddr"} {
+			if strings.Contains(string(src), marker) {
+				t.Errorf("%s uses %s: give polku-%s the metrics port, scrape annotations and telemetry edges, and remove it from noTelemetry", path, marker, c)
+			}
+		}
+	}
+}
+
+// identityProvider is the peer the web UI reaches on TCP 443 for OIDC discovery,
+// the code exchange and the JWKS: anywhere in the base (regions narrow it).
+const identityProvider = "cidr:0.0.0.0/0"
+
+// services are the components that keep data in Redis (all but the gateway and web).
 var services = []string{"clients", "assessment", "budget", "catalogue", "referral"}
 
 // calls is the service call graph: caller -> callees.
 var calls = map[string][]string{
+	"web":        {"gateway"},
 	"gateway":    {"clients", "assessment", "budget", "catalogue", "referral"},
 	"assessment": {"clients", "catalogue"},
 	"budget":     {"clients", "assessment", "catalogue"},
@@ -47,7 +90,8 @@ var calls = map[string][]string{
 }
 
 // secretEnv must come from a Secret (secretKeyRef), never from the ConfigMap.
-var secretEnv = []string{"POLKU_PIC_KEY", "POLKU_PIC_OLD_KEYS", "POLKU_REDIS_PASSWORD", "POLKU_JWKS_URL", "POLKU_JWT_ISSUER", "POLKU_JWT_AUDIENCE"}
+var secretEnv = []string{"POLKU_PIC_KEY", "POLKU_PIC_OLD_KEYS", "POLKU_REDIS_PASSWORD", "POLKU_JWKS_URL", "POLKU_JWT_ISSUER", "POLKU_JWT_AUDIENCE",
+	"POLKU_WEB_SESSION_KEY", "POLKU_WEB_OIDC_CLIENT_SECRET"}
 
 // rendered holds the strictly decoded objects of one kustomization.
 type rendered struct {
@@ -297,7 +341,7 @@ func checkPods(t *testing.T, r *rendered) {
 	}
 }
 
-// checkComponents: each of the six components has its Deployment with the right
+// checkComponents: each of the seven components has its Deployment with the right
 // probes, a Service, a PodDisruptionBudget and a HorizontalPodAutoscaler.
 func checkComponents(t *testing.T, r *rendered) {
 	t.Helper()
@@ -322,8 +366,8 @@ func checkComponents(t *testing.T, r *rendered) {
 			if p == nil {
 				continue // reported by checkPods
 			}
-			if c == "gateway" {
-				want := map[string]string{"liveness": "/healthz", "readiness": "/readyz"}[kind]
+			if paths, ok := httpProbes[c]; ok {
+				want := paths[kind]
 				if p.HTTPGet == nil || p.HTTPGet.Path != want || p.HTTPGet.Port.IntValue() != int(port) {
 					t.Errorf("%s: %s probe must be HTTP GET %s on %d", name, kind, want, port)
 				}
@@ -335,7 +379,11 @@ func checkComponents(t *testing.T, r *rendered) {
 				t.Errorf("%s: %s probe asks health service %q, want %q", name, kind, got, want)
 			}
 		}
-		checkMetrics(t, name, d.Spec.Template.Annotations, ctr)
+		if slices.Contains(noTelemetry, c) {
+			checkNoMetrics(t, name, d.Spec.Template.Annotations, ctr)
+		} else {
+			checkMetrics(t, name, d.Spec.Template.Annotations, ctr)
+		}
 		found := false
 		for _, p := range r.pdbs {
 			s, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
@@ -396,6 +444,22 @@ func checkMetrics(t *testing.T, name string, ann map[string]string, ctr corev1.C
 	}
 }
 
+// checkNoMetrics: a component without metrics neither exposes the port nor asks
+// to be scraped.
+func checkNoMetrics(t *testing.T, name string, ann map[string]string, ctr corev1.Container) {
+	t.Helper()
+	for _, p := range ctr.Ports {
+		if p.Name == "metrics" || p.ContainerPort == metricsPort {
+			t.Errorf("%s: container port %s %d, but the binary serves no metrics", name, p.Name, p.ContainerPort)
+		}
+	}
+	for k := range ann {
+		if strings.HasPrefix(k, "prometheus.io/") {
+			t.Errorf("%s: pod annotation %s, but the binary serves no metrics", name, k)
+		}
+	}
+}
+
 // checkServices: every Service selects the pods of a Deployment or StatefulSet and
 // targets one of their container ports.
 func checkServices(t *testing.T, r *rendered) {
@@ -445,12 +509,27 @@ func checkConfig(t *testing.T, r *rendered) {
 		t.Fatal("no ConfigMap polku-config")
 	}
 	for c, port := range components {
-		if c == "gateway" {
+		if slices.Contains(public, c) {
 			continue
 		}
 		key := "POLKU_" + strings.ToUpper(c) + "_TARGET"
 		if got, want := cm.Data[key], fmt.Sprintf("%s:%d", c, port); got != want {
 			t.Errorf("ConfigMap %s = %q, want %q", key, got, want)
+		}
+	}
+	if got, want := cm.Data["POLKU_WEB_GATEWAY_URL"], fmt.Sprintf("http://gateway:%d", components["gateway"]); got != want {
+		t.Errorf("ConfigMap POLKU_WEB_GATEWAY_URL = %q, want %q (the gateway Service)", got, want)
+	}
+	if got, want := cm.Data["POLKU_WEB_ADDR"], fmt.Sprintf(":%d", components["web"]); got != want {
+		t.Errorf("ConfigMap POLKU_WEB_ADDR = %q, want %q (the web container port)", got, want)
+	}
+	// web/cmd/web refuses to start without these.
+	if cm.Data["POLKU_WEB_OIDC_CLIENT_ID"] == "" {
+		t.Error("ConfigMap POLKU_WEB_OIDC_CLIENT_ID is empty: the web UI requires it")
+	}
+	for _, k := range []string{"POLKU_WEB_OIDC_ISSUER", "POLKU_WEB_OIDC_REDIRECT_URL"} {
+		if !strings.HasPrefix(cm.Data[k], "https://") {
+			t.Errorf("ConfigMap %s = %q: the web UI requires an https URL", k, cm.Data[k])
 		}
 	}
 	if got, want := cm.Data["POLKU_TIMELINE_SOURCES"], "catalogue:8,assessment:16,budget:16,referral:16"; got != want {
@@ -471,11 +550,20 @@ func checkConfig(t *testing.T, r *rendered) {
 			env[e.Name] = e
 		}
 		want := []string{"POLKU_JWKS_URL", "POLKU_JWT_ISSUER", "POLKU_JWT_AUDIENCE"}
-		if d.Name != "polku-gateway" {
+		if slices.Contains(services, strings.TrimPrefix(d.Name, "polku-")) {
 			want = append(want, "POLKU_REDIS_PASSWORD")
 		}
 		if d.Name == "polku-clients" {
 			want = append(want, "POLKU_PIC_KEY", "POLKU_PIC_OLD_KEYS")
+		}
+		if d.Name == "polku-web" {
+			want = append(want, "POLKU_WEB_SESSION_KEY", "POLKU_WEB_OIDC_CLIENT_SECRET")
+			// The session key is required (the binary refuses to start without
+			// it); the client secret is optional (a public client uses PKCE only).
+			if e := env["POLKU_WEB_SESSION_KEY"]; e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil &&
+				(e.ValueFrom.SecretKeyRef.Name != "polku-web" || deref(e.ValueFrom.SecretKeyRef.Optional, false)) {
+				t.Errorf("polku-web: POLKU_WEB_SESSION_KEY must come from the Secret polku-web, not optional")
+			}
 		}
 		for _, k := range want {
 			if e, ok := env[k]; !ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
@@ -530,19 +618,56 @@ func checkProduction(t *testing.T, r *rendered) {
 	if len(r.statefulSets) != 0 {
 		t.Error("production runs no Redis of its own")
 	}
-	if len(r.ingresses) != 1 || len(r.ingresses[0].Spec.TLS) == 0 || r.ingresses[0].Spec.TLS[0].SecretName == "" {
-		t.Fatal("production needs one Ingress with TLS")
+	if len(r.ingresses) != 1 {
+		t.Fatal("production needs one Ingress")
 	}
-	for _, rule := range r.ingresses[0].Spec.Rules {
-		for _, p := range rule.HTTP.Paths {
-			if b := p.Backend.Service; b == nil || b.Name != "gateway" || b.Port.Number != components["gateway"] {
-				t.Errorf("Ingress path %s must go to the gateway Service", p.Path)
-			}
+	ing := r.ingresses[0]
+	tls := map[string]bool{} // hosts with a certificate
+	for _, c := range ing.Spec.TLS {
+		for _, h := range c.Hosts {
+			tls[h] = c.SecretName != ""
 		}
 	}
+	// Each rule is one host sending every path to one public component's Service;
+	// each public component has exactly one host, with TLS.
+	hosts := map[string]string{} // component -> host
+	for _, rule := range ing.Spec.Rules {
+		if rule.Host == "" || !tls[rule.Host] {
+			t.Errorf("Ingress host %q has no TLS certificate", rule.Host)
+		}
+		if rule.HTTP == nil {
+			t.Errorf("Ingress host %q has no paths", rule.Host)
+			continue
+		}
+		for _, p := range rule.HTTP.Paths {
+			b := p.Backend.Service
+			if b == nil || !slices.Contains(public, b.Name) || b.Port.Number != components[b.Name] {
+				t.Errorf("Ingress %s%s must go to a public component's Service and port (%v)", rule.Host, p.Path, public)
+				continue
+			}
+			if h, ok := hosts[b.Name]; ok && h != rule.Host {
+				t.Errorf("Ingress: %s is on two hosts, %s and %s", b.Name, h, rule.Host)
+			}
+			hosts[b.Name] = rule.Host
+		}
+	}
+	for _, c := range public {
+		if hosts[c] == "" {
+			t.Errorf("Ingress has no host for %s", c)
+		}
+	}
+	if hosts["web"] != "" && hosts["web"] == hosts["gateway"] {
+		t.Errorf("Ingress: the web UI and the gateway share host %s (the UI's cookie must stay on its own host)", hosts["web"])
+	}
 	for _, cm := range r.configMaps {
-		if cm.Name == "polku-config" && !strings.Contains(cm.Data["OTEL_EXPORTER_OTLP_ENDPOINT"], "otel-collector") {
+		if cm.Name != "polku-config" {
+			continue
+		}
+		if !strings.Contains(cm.Data["OTEL_EXPORTER_OTLP_ENDPOINT"], "otel-collector") {
 			t.Error("production: OTEL_EXPORTER_OTLP_ENDPOINT does not point at the collector")
+		}
+		if got, want := cm.Data["POLKU_WEB_OIDC_REDIRECT_URL"], "https://"+hosts["web"]+"/signin/callback"; got != want {
+			t.Errorf("production: POLKU_WEB_OIDC_REDIRECT_URL = %q, want %q (the web UI's Ingress host)", got, want)
 		}
 	}
 }
@@ -554,7 +679,11 @@ type edge struct{ from, to, port string }
 func (e edge) String() string { return e.from + " -> " + e.to + " " + e.port }
 
 func expectedEdges(r *rendered, redis string, redisPorts []string) map[edge]bool {
-	want := map[edge]bool{{"*", "polku-gateway", "TCP/8080"}: true}
+	want := map[edge]bool{}
+	for _, c := range public {
+		want[edge{"*", "polku-" + c, fmt.Sprintf("TCP/%d", components[c])}] = true
+	}
+	want[edge{"polku-web", identityProvider, "TCP/443"}] = true
 	for from, tos := range calls {
 		for _, to := range tos {
 			want[edge{"polku-" + from, "polku-" + to, fmt.Sprintf("TCP/%d", components[to])}] = true
@@ -566,6 +695,9 @@ func expectedEdges(r *rendered, redis string, redisPorts []string) map[edge]bool
 		}
 	}
 	for c := range components {
+		if slices.Contains(noTelemetry, c) {
+			continue
+		}
 		want[edge{"polku-" + c, "otel-collector", "TCP/4317"}] = true
 		want[edge{"prometheus", "polku-" + c, fmt.Sprintf("TCP/%d", metricsPort)}] = true
 	}
