@@ -73,8 +73,9 @@ func TestNoTelemetryIsTrue(t *testing.T) {
 	}
 }
 
-// identityProvider is the peer the web UI reaches on TCP 443 for OIDC discovery,
-// the code exchange and the JWKS: anywhere in the base (regions narrow it).
+// identityProvider is the peer every component reaches on TCP 443 for the JWKS
+// (and the web UI for OIDC discovery and the code exchange): anywhere in the
+// base (regions narrow it).
 const identityProvider = "cidr:0.0.0.0/0"
 
 // services are the components that keep data in Redis (all but the gateway and web).
@@ -683,7 +684,10 @@ func expectedEdges(r *rendered, redis string, redisPorts []string) map[edge]bool
 	for _, c := range public {
 		want[edge{"*", "polku-" + c, fmt.Sprintf("TCP/%d", components[c])}] = true
 	}
-	want[edge{"polku-web", identityProvider, "TCP/443"}] = true
+	// Every component verifies tokens against the identity provider's JWKS.
+	for c := range components {
+		want[edge{"polku-" + c, identityProvider, "TCP/443"}] = true
+	}
 	for from, tos := range calls {
 		for _, to := range tos {
 			want[edge{"polku-" + from, "polku-" + to, fmt.Sprintf("TCP/%d", components[to])}] = true
