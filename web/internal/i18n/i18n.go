@@ -50,9 +50,9 @@ func FromAcceptLanguage(h string) Lang {
 // T returns the message for key in l, falling back to Finnish, then to the key
 // itself (so a missing text shows up in review rather than as a blank).
 func (l Lang) T(key string, args ...any) string {
-	m, ok := catalogue[l][key]
+	m, ok := catalogue()[l][key]
 	if !ok {
-		if m, ok = catalogue[FI][key]; !ok {
+		if m, ok = catalogue()[FI][key]; !ok {
 			m = key
 		}
 	}

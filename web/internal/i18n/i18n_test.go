@@ -72,7 +72,16 @@ func TestLanguageChoice(t *testing.T) {
 // Every text exists in all three languages with the same format verbs, so a
 // missing translation or a broken %d fails here, not in front of a client.
 func TestCataloguesComplete(t *testing.T) {
-	for _, m := range []map[string][3]string{messages, enums} {
+	seen := map[string]bool{}
+	for _, m := range sets {
+		for k := range m {
+			if seen[k] {
+				t.Errorf("%q is defined in two message sets", k)
+			}
+			seen[k] = true
+		}
+	}
+	for _, m := range append(append([]map[string][3]string{}, sets...), enums) {
 		for k, v := range m {
 			for i, s := range v {
 				if strings.TrimSpace(s) == "" {

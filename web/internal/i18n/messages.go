@@ -1,5 +1,7 @@
 package i18n
 
+import "sync"
+
 // messages holds every UI text as {fi, sv, en}. Client-facing texts are in
 // plain language (selkokieli in spirit): short sentences, no jargon.
 var messages = map[string][3]string{
@@ -343,15 +345,27 @@ var enums = map[string][3]string{
 	"OUTCOME_RESULT_NOT_HELPED": {"ei auttanut", "hjälpte inte", "did not help"},
 }
 
-// catalogue is messages and enums by language.
-var catalogue = func() map[Lang]map[string]string {
+// sets is every message map: messages here, plus one map per area of the UI
+// in its own file (messages_<area>.go adds itself in an init function), so
+// parts of the UI grow their texts without touching one long literal.
+var sets = []map[string][3]string{messages}
+
+// register adds an area's messages; called from init functions only.
+func register(m map[string][3]string) { sets = append(sets, m) }
+
+// catalogue is messages and enums by language, built on first use (after every
+// area's init has registered its map). A key defined twice is a bug: the
+// completeness test reports it.
+var catalogue = sync.OnceValue(func() map[Lang]map[string]string {
 	c := map[Lang]map[string]string{FI: {}, SV: {}, EN: {}}
 	add := func(prefix string, m map[string][3]string) {
 		for k, v := range m {
 			c[FI][prefix+k], c[SV][prefix+k], c[EN][prefix+k] = v[0], v[1], v[2]
 		}
 	}
-	add("", messages)
+	for _, m := range sets {
+		add("", m)
+	}
 	add("enum.", enums)
 	return c
-}()
+})

@@ -51,6 +51,7 @@ func demoPeople(s *Stack, demo Demo) []web.Person {
 		{"tiina", "Tiina", auth.Principal{Subject: "u-tiina", Role: auth.RoleClient, ClientID: demo.Tiina}},
 		{"sanna", "Sanna", auth.Principal{Subject: Sanna, Role: auth.RoleAssistant, Clients: []string{demo.Tiina}}},
 		{"coach", "NeuroValmennus Oy", auth.Principal{Subject: CoachStaff, Role: auth.RoleProvider, ProviderID: coach}},
+		{"olli", "Olli", auth.Principal{Subject: Olli, Role: auth.RoleOperator}},
 	}
 	out := make([]web.Person, 0, len(people))
 	for _, d := range people {
