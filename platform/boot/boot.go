@@ -59,7 +59,14 @@ type Common struct {
 	// ShutdownDrain is how long a stopping service stays up after turning
 	// unready, so traffic moves away before it stops accepting calls.
 	ShutdownDrain time.Duration
+	// EventsRetention is how long acknowledged events stay in a service's
+	// stream before TrimEvents removes them (0 = keep them all).
+	EventsRetention time.Duration
 }
+
+// DefaultEventsRetention keeps a week of events: room to replay into a new
+// consumer or to look into an incident, while the streams stop growing.
+const DefaultEventsRetention = 7 * 24 * time.Hour
 
 // LoadCommon reads the common settings.
 func LoadCommon(e *config.Env) Common {
@@ -80,11 +87,15 @@ func LoadCommon(e *config.Env) Common {
 		LogLevel:                   e.String("POLKU_LOG_LEVEL", "info"),
 		MetricsAddr:                e.String("POLKU_METRICS_ADDR", ""),
 		ShutdownDrain:              e.Duration("POLKU_SHUTDOWN_DRAIN", 5*time.Second),
+		EventsRetention:            e.Duration("POLKU_EVENTS_RETENTION", DefaultEventsRetention),
 	}
 	for _, a := range strings.Split(e.String("POLKU_REDIS_ADDRS", "127.0.0.1:6379"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			c.RedisAddrs = append(c.RedisAddrs, a)
 		}
+	}
+	if c.EventsRetention < 0 {
+		e.Fail(fmt.Errorf("POLKU_EVENTS_RETENTION: %s must not be negative (0 keeps every event)", c.EventsRetention))
 	}
 	if c.Store != "embedded" && c.Store != "redis" {
 		e.Fail(fmt.Errorf("POLKU_STORE: %q must be embedded or redis", c.Store))

@@ -112,6 +112,16 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
+// Trimmer is a Store whose event streams can be trimmed, so they do not grow
+// with every event ever emitted.
+type Trimmer interface {
+	// TrimEvents removes the events appended before before that every consumer
+	// group has acknowledged (delivered and not pending), and returns how many
+	// it removed. A consumer group created later starts at the oldest event
+	// left; a group that lags keeps its events, however old.
+	TrimEvents(ctx context.Context, before time.Time) (int64, error)
+}
+
 // Batch collects the operations of one atomic commit. The zero value is ready.
 type Batch struct {
 	Ops    []Op

@@ -34,7 +34,9 @@
 //     polls every 100ms. Blocking calls last at most 100ms each, so a cancelled ctx
 //     ends a wait within about that.
 //   - A count of 0 or less in ReadGroup or Claim means 100.
-//   - Streams are never trimmed: events stay until an operator trims them.
+//   - Streams are trimmed only by TrimEvents (store.Trimmer), and then only below
+//     what every consumer group of the stream has acknowledged. A group created
+//     after a trim starts at the oldest event left.
 //
 // The namespace must not contain '{' or '}' (it would break the hash tag).
 package redisstore

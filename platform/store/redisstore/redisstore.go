@@ -499,3 +499,19 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// TrimEvents implements store.Trimmer: every shard's stream loses the events
+// appended before before that all of its consumer groups have acknowledged
+// (see trimScript). It returns how many were removed.
+func (s *Store) TrimEvents(ctx context.Context, before time.Time) (int64, error) {
+	cut := strconv.FormatInt(before.UnixMilli(), 10) + "-0"
+	var total int64
+	for shard := range s.shards {
+		n, err := trimScript.Run(ctx, s.client, []string{s.streamKey(shard)}, cut).Int64()
+		if err != nil {
+			return total, fmt.Errorf("redisstore: trim events: %w", err)
+		}
+		total += n
+	}
+	return total, nil
+}

@@ -117,3 +117,34 @@ if #read == 0 and ARGV[4] == '1' then
 end
 return {read, tails}
 `)
+
+// trimScript removes from one stream (KEYS[1]) the entries older than the
+// cutoff ID ARGV[1] that every consumer group has acknowledged: it lowers the
+// cutoff to each group's oldest pending entry and to the entry after its last
+// delivered one, then trims with XTRIM MINID. One script, so no group moves
+// between the look and the trim. The reply is the number of entries removed.
+var trimScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function less(a, b)
+  local am, as = parse(a)
+  local bm, bs = parse(b)
+  return am < bm or (am == bm and as < bs)
+end
+local cut = ARGV[1]
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local f = {}
+  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+  local ms, seq = string.match(f['last-delivered-id'], '^(%d+)-(%d+)$')
+  local bound = ms .. '-' .. string.format('%d', tonumber(seq) + 1)
+  if f['pending'] > 0 then
+    local lowest = redis.call('XPENDING', KEYS[1], f['name'])[2]
+    if less(lowest, bound) then bound = lowest end
+  end
+  if less(bound, cut) then cut = bound end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', cut)
+`)

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T, namespace string, shards int) sto
 		{"BlockTimeout", testBlockTimeout},
 		{"CancelEndsBlockingRead", testCancelEndsBlockingRead},
 		{"ConcurrentCAS", testConcurrentCAS},
+		{"TrimEvents", testTrimEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
@@ -838,4 +839,76 @@ func testConcurrentCAS(t *testing.T, newStore func(*testing.T, int) store.Store)
 	wg.Wait()
 	wantDoc(t, s, 1, "counter", workers+1, strconv.Itoa(workers))
 	wantPayloads(t, readAll(t, s, "g", "c"), names("worker", workers)...)
+}
+
+// --- trimming ---
+
+// testTrimEvents: a trim removes only old events every group has acknowledged;
+// a lagging group keeps its pending events and what it has not read yet, and
+// a group created after the trim starts at the oldest event left. Stores that
+// do not trim (store.Trimmer) skip it.
+func testTrimEvents(t *testing.T, newStore func(*testing.T, int) store.Store) {
+	s := newStore(t, 1)
+	tr, ok := s.(store.Trimmer)
+	if !ok {
+		t.Skip("store does not trim its streams")
+	}
+	trim := func(before time.Time, want int64) {
+		t.Helper()
+		n, err := tr.TrimEvents(t.Context(), before)
+		if err != nil {
+			t.Fatalf("TrimEvents: %v", err)
+		}
+		if n != want {
+			t.Fatalf("TrimEvents removed %d events, want %d", n, want)
+		}
+	}
+	ack := func(group string, msgs []store.Message) {
+		t.Helper()
+		if err := s.Ack(t.Context(), group, msgs...); err != nil {
+			t.Fatalf("Ack: %v", err)
+		}
+	}
+	future := time.Now().Add(time.Hour)
+	trim(future, 0) // no stream yet
+
+	events := names("ev", 10)
+	emit(t, s, events...)
+	ack("fast", readAll(t, s, "fast", "c"))
+	slow := read(t, s, "slow", "c", 5)
+	ack("slow", slow[:3]) // ev03 and ev04 stay pending
+
+	trim(time.Now().Add(-time.Hour), 0) // nothing is that old
+	trim(future, 3)                     // ev00-ev02: acknowledged by both groups
+	trim(future, 0)
+
+	wantPayloads(t, readAll(t, s, "late", "c"), events[3:]...)
+	ack("slow", slow[3:])
+	wantPayloads(t, readAll(t, s, "slow", "c"), events[5:]...) // read, not acknowledged
+	trim(future, 0)                                            // "late" still has ev03 pending
+
+	// Every group acknowledges everything: the stream empties, and a new
+	// event still reaches every group.
+	for _, g := range []string{"fast", "slow", "late"} {
+		if err := s.Ack(t.Context(), g, pendingOf(t, s, g)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trim(future, 7)
+	wantPayloads(t, readAll(t, s, "newest", "c"))
+	emit(t, s, "ev10")
+	for _, g := range []string{"fast", "slow", "late", "newest"} {
+		wantPayloads(t, readAll(t, s, g, "c"), "ev10")
+	}
+}
+
+// pendingOf claims back every message the group has pending, so the test can
+// acknowledge them.
+func pendingOf(t *testing.T, s store.Store, group string) []store.Message {
+	t.Helper()
+	msgs, err := s.Claim(t.Context(), group, "c", 0, 100)
+	if err != nil {
+		t.Fatalf("Claim(%q): %v", group, err)
+	}
+	return msgs
 }

@@ -45,5 +45,5 @@ func run(ctx context.Context, env *config.Env) error {
 	if err != nil {
 		return err
 	}
-	return p.Serve(ctx, addr, st.Ping, svc.Register)
+	return p.Serve(ctx, addr, st.Ping, svc.Register, p.TrimEvents(st))
 }

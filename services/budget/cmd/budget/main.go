@@ -70,5 +70,5 @@ func run(ctx context.Context, env *config.Env) error {
 	if err != nil {
 		return err
 	}
-	return p.Serve(ctx, addr, st.Ping, svc.Register, svc.RunWorkers)
+	return p.Serve(ctx, addr, st.Ping, svc.Register, svc.RunWorkers, p.TrimEvents(st))
 }

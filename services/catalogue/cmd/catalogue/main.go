@@ -51,5 +51,5 @@ func run(ctx context.Context, env *config.Env) error {
 	if err := svc.LoadSearch(ctx); err != nil {
 		return fmt.Errorf("load the search projection: %w", err)
 	}
-	return p.Serve(ctx, addr, st.Ping, svc.Register, svc.RunWorkers)
+	return p.Serve(ctx, addr, st.Ping, svc.Register, svc.RunWorkers, p.TrimEvents(st))
 }

@@ -49,7 +49,7 @@ func run(ctx context.Context, env *config.Env) error {
 	if err != nil {
 		return err
 	}
-	return p.Serve(ctx, addr, st.Ping, svc.Register, func(ctx context.Context) error {
+	return p.Serve(ctx, addr, st.Ping, svc.Register, p.TrimEvents(st), func(ctx context.Context) error {
 		return svc.RunConsumers(ctx, timelineSources...)
 	})
 }
