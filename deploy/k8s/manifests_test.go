@@ -599,6 +599,10 @@ func checkRedisStatefulSet(t *testing.T, r *rendered) {
 		if !strings.Contains(args, "--appendonly yes") {
 			t.Errorf("redis: not started with --appendonly yes: %s", args)
 		}
+		// One Redis, no replica: an acknowledged money move must be on disk.
+		if !strings.Contains(args, "--appendfsync always") {
+			t.Errorf("redis: not started with --appendfsync always: %s", args)
+		}
 		if len(s.Spec.VolumeClaimTemplates) == 0 {
 			t.Error("redis: no PersistentVolumeClaim template")
 		}
