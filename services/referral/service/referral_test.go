@@ -11,6 +11,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc/codes"
 
+	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/store"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
 	referralv1 "github.com/polku-hb/polku/proto/gen/go/polku/referral/v1"
@@ -307,6 +308,8 @@ func TestListsAndInboxIsolation(t *testing.T) {
 			{"pekka open", e.as(t, pekka), "", 0},
 			{"tiina own", e.as(t, e.client), "", 2},
 			{"manager region", e.as(t, mikko), "state = SENT", 2},
+			{"assistant of tiina alone", e.as(t, sanna(e.client.ClientID)), "", 2},
+			{"assistant of two names tiina", e.as(t, sanna(e.client.ClientID, "someone-else")), `client = "` + e.parent + `"`, 2},
 		}
 		for _, tt := range tests {
 			got, err := e.rc.ListReferrals(tt.ctx, &referralv1.ListReferralsRequest{Filter: tt.filter})
@@ -321,6 +324,10 @@ func TestListsAndInboxIsolation(t *testing.T) {
 		}
 		_, err := e.rc.ListReferrals(e.as(t, coach), &referralv1.ListReferralsRequest{Filter: `client = "` + e.parent + `"`})
 		wantCode(t, "provider filters by client", err, codes.InvalidArgument)
+		_, err = e.rc.ListReferrals(e.as(t, sanna(e.client.ClientID, "someone-else")), &referralv1.ListReferralsRequest{})
+		wantCode(t, "assistant of two names no client", err, codes.InvalidArgument)
+		_, err = e.rc.ListReferrals(e.as(t, sanna("someone-else")), &referralv1.ListReferralsRequest{Filter: `client = "` + e.parent + `"`})
+		wantCode(t, "assistant of another client", err, codes.PermissionDenied)
 		_, err = e.rc.ListReferrals(e.as(t, aino), &referralv1.ListReferralsRequest{OrderBy: "create_time"})
 		wantCode(t, "unsupported order_by", err, codes.InvalidArgument)
 		_, err = e.rc.ListEscalations(e.as(t, mikko), &referralv1.ListEscalationsRequest{Parent: "referrals/-", Filter: "level = 2"})
@@ -582,4 +589,9 @@ func TestCommitmentReleasedWhenEndingWithoutService(t *testing.T) {
 			}
 		}
 	})
+}
+
+// sanna is an assistant acting for the given clients.
+func sanna(clients ...string) auth.Principal {
+	return auth.Principal{Subject: "a-sanna", Role: auth.RoleAssistant, Clients: clients}
 }

@@ -148,7 +148,7 @@ var accessRules = map[string]accessRule{
 	"referral.GetWebhookSubscription":          allow(cProviderRight),
 	"referral.HoldReferral":                    allow(cProviderRight).hiding(),
 	"referral.ListEscalations":                 allow(clientTeam, ownClient, cProviderRight).hiding(),
-	"referral.ListReferrals":                   allow(clientTeam, cManagerOther, cWorker, cWorkerOther, cClientOwn, cClientOther, cProviderRight, cProviderOther),
+	"referral.ListReferrals":                   allow(clientTeam, cManagerOther, cWorker, cWorkerOther, cClientOwn, cClientOther, cAssistantOwn, cAssistantOth, cProviderRight, cProviderOther),
 	"referral.ListWebhookDeliveries":           allow(cProviderRight),
 	"referral.ListWebhookSubscriptions":        allow(cProviderRight),
 	"referral.ReceiveReferral":                 allow(cProviderRight).hiding(),

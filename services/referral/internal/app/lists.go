@@ -84,10 +84,17 @@ func (s *Service) List(ctx context.Context, f Filter, after store.IndexEntry, li
 		index = repo.InboxIndex(p.ProviderID)
 	case auth.RoleClient, auth.RoleAssistant:
 		c := f.Client
-		if c == "" && p.Role == auth.RoleClient {
+		switch {
+		case c != "":
+		case p.Role == auth.RoleClient:
 			c = p.ClientID
+		case len(p.Clients) == 1:
+			c = p.Clients[0]
+		default:
+			// An assistant acting for several clients lists one client at a time.
+			return nil, store.IndexEntry{}, referral.Violations{{Field: "filter", Rule: `an assistant acting for several clients names one: client = "<client id>"`}}
 		}
-		if c == "" || !p.ActsFor(c) {
+		if !p.ActsFor(c) {
 			return nil, store.IndexEntry{}, ErrPermission
 		}
 		index = repo.ClientIndex(c)

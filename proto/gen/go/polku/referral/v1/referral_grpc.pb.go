@@ -67,7 +67,9 @@ type ReferralServiceClient interface {
 	// Gets a referral. A DRAFT shows the offering's current capacity.
 	GetReferral(ctx context.Context, in *GetReferralRequest, opts ...grpc.CallOption) (*Referral, error)
 	// Lists referrals the caller may see: a worker's open referrals, a provider's
-	// inbox (only referrals sent to it), a client's own referrals.
+	// inbox (only referrals sent to it), a client's own referrals, an assistant's
+	// client's referrals (an assistant acting for several clients names one with
+	// `client = "clients/{id}"`; without it, INVALID_ARGUMENT).
 	ListReferrals(ctx context.Context, in *ListReferralsRequest, opts ...grpc.CallOption) (*ListReferralsResponse, error)
 	// Updates a DRAFT referral. Needs update_mask and etag.
 	UpdateReferral(ctx context.Context, in *UpdateReferralRequest, opts ...grpc.CallOption) (*Referral, error)
@@ -414,7 +416,9 @@ type ReferralServiceServer interface {
 	// Gets a referral. A DRAFT shows the offering's current capacity.
 	GetReferral(context.Context, *GetReferralRequest) (*Referral, error)
 	// Lists referrals the caller may see: a worker's open referrals, a provider's
-	// inbox (only referrals sent to it), a client's own referrals.
+	// inbox (only referrals sent to it), a client's own referrals, an assistant's
+	// client's referrals (an assistant acting for several clients names one with
+	// `client = "clients/{id}"`; without it, INVALID_ARGUMENT).
 	ListReferrals(context.Context, *ListReferralsRequest) (*ListReferralsResponse, error)
 	// Updates a DRAFT referral. Needs update_mask and etag.
 	UpdateReferral(context.Context, *UpdateReferralRequest) (*Referral, error)
