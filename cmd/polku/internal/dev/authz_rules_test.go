@@ -83,7 +83,7 @@ var accessRules = map[string]accessRule{
 	"budget.ListProviderCommitments": allow(cProviderRight),
 	"budget.ReallocateFunds":         allow(clientTeam),
 	"budget.RefundFunds":             allow(clientTeam),
-	"budget.ReleaseFunds":            allow(clientTeam),
+	"budget.ReleaseFunds":            allow(clientTeam, cService), // a service: referral commitments only (budget tests)
 	"budget.ReviseBudget":            allow(clientTeam),
 	"budget.SpendFunds":              allow(clientTeam),
 	"budget.UpdateBudget":            allow(clientTeam),

@@ -146,6 +146,11 @@ type mode int
 const (
 	read  mode = iota // team, region managers, the client and their assistant
 	write             // team workers and region managers
+	// release is write, and also a Polku service (SERVICE) releasing the
+	// commitment of a referral that ended without service on a verb of
+	// someone who may not move money (the provider, the client): the use
+	// case checks that the commitment was made for a referral.
+	release
 )
 
 // authorize decides whether the caller may act on the client's budgets.
@@ -157,6 +162,11 @@ func (s *Service) authorize(ctx context.Context, clientID string, m mode) (auth.
 	switch p.Role {
 	case auth.RoleClient, auth.RoleAssistant:
 		if p.ActsFor(clientID) && m == read {
+			return p, ClientInfo{}, nil
+		}
+		return p, ClientInfo{}, ErrPermission
+	case auth.RoleService:
+		if m == release {
 			return p, ClientInfo{}, nil
 		}
 		return p, ClientInfo{}, ErrPermission

@@ -57,13 +57,19 @@ type move struct {
 	method     string
 	commitment int64 // the commitment a RELEASE/SPEND names (0: none)
 	needOpen   bool
+	// serviceMay lets a SERVICE caller make the move (release only).
+	serviceMay bool
 	apply      func(p auth.Principal, b *ledger.Budget, o *ledger.Open) (ledger.Entry, *ledger.Open, error)
 	// extra adds writes of the use case (a claim) to the batch.
 	extra func(w *repo.Write, e ledger.Entry)
 }
 
 func (s *Service) money(ctx context.Context, clientID, budgetID, requestID string, m move, roles ...auth.Role) (EntryView, error) {
-	p, _, err := s.authorize(ctx, clientID, write)
+	need := write
+	if m.serviceMay {
+		need = release
+	}
+	p, _, err := s.authorize(ctx, clientID, need)
 	if err != nil {
 		return EntryView{}, err
 	}
@@ -199,8 +205,11 @@ func (s *Service) ReleaseFunds(ctx context.Context, clientID, budgetID, commitme
 	if strings.TrimSpace(reason) == "" {
 		return EntryView{}, ledger.Violations{{Field: "reason", Rule: "is required"}}
 	}
-	return s.money(ctx, clientID, budgetID, requestID, move{method: "release", commitment: seq, needOpen: true,
+	return s.money(ctx, clientID, budgetID, requestID, move{method: "release", commitment: seq, needOpen: true, serviceMay: true,
 		apply: func(p auth.Principal, b *ledger.Budget, o *ledger.Open) (ledger.Entry, *ledger.Open, error) {
+			if p.Role == auth.RoleService && o.Referral == "" {
+				return ledger.Entry{}, nil, ErrPermission // a service releases referral commitments only
+			}
 			e, err := b.Release(s.stamp(p, ledger.Entry{Amount: amount, Reason: reason, Ref: ledger.Reference{Referral: o.Referral, Provider: o.Provider}}, requestID), o)
 			return e, nil, err
 		}})

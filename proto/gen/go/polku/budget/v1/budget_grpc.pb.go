@@ -102,7 +102,10 @@ type BudgetServiceClient interface {
 	// the referral service when it sends a referral paid from the budget.
 	CommitFunds(ctx context.Context, in *CommitFundsRequest, opts ...grpc.CallOption) (*LedgerEntry, error)
 	// Returns unused commitment to its line (RELEASE). Called by the referral
-	// service when a referral ends without (full) service.
+	// service when a referral ends without (full) service: with the caller's
+	// token for the team's verbs, with its own SERVICE token for a provider's or
+	// the client's (a SERVICE caller may release commitments made for a
+	// referral, nothing else).
 	ReleaseFunds(ctx context.Context, in *ReleaseFundsRequest, opts ...grpc.CallOption) (*LedgerEntry, error)
 	// Records a spend (SPEND): an invoice against a commitment, or a receipt
 	// against a line (client- or assistant-managed budgets).
@@ -463,7 +466,10 @@ type BudgetServiceServer interface {
 	// the referral service when it sends a referral paid from the budget.
 	CommitFunds(context.Context, *CommitFundsRequest) (*LedgerEntry, error)
 	// Returns unused commitment to its line (RELEASE). Called by the referral
-	// service when a referral ends without (full) service.
+	// service when a referral ends without (full) service: with the caller's
+	// token for the team's verbs, with its own SERVICE token for a provider's or
+	// the client's (a SERVICE caller may release commitments made for a
+	// referral, nothing else).
 	ReleaseFunds(context.Context, *ReleaseFundsRequest) (*LedgerEntry, error)
 	// Records a spend (SPEND): an invoice against a commitment, or a receipt
 	// against a line (client- or assistant-managed budgets).
