@@ -97,13 +97,14 @@ type fakeBudget struct {
 	mu       sync.Mutex
 	down     bool // answer UNAVAILABLE without doing anything
 	lose     bool // commit, then answer UNAVAILABLE (the answer is lost)
-	commits  map[string]string
+	commits  map[string]string // request id -> entry
+	amounts  map[string]int64  // request id -> amount committed
 	releases map[string]string
 	callers  []string
 }
 
 func newFakeBudget() *fakeBudget {
-	return &fakeBudget{commits: map[string]string{}, releases: map[string]string{}}
+	return &fakeBudget{commits: map[string]string{}, amounts: map[string]int64{}, releases: map[string]string{}}
 }
 
 func (f *fakeBudget) CommitFunds(ctx context.Context, req *budgetv1.CommitFundsRequest) (*budgetv1.LedgerEntry, error) {
@@ -121,6 +122,7 @@ func (f *fakeBudget) CommitFunds(ctx context.Context, req *budgetv1.CommitFundsR
 	if !ok {
 		name = fmt.Sprintf("%s/ledgerEntries/c%d", req.GetName(), len(f.commits)+1)
 		f.commits[req.GetRequestId()] = name
+		f.amounts[req.GetRequestId()] = req.GetAmountCents()
 	}
 	if f.lose {
 		return nil, status.Error(codes.Unavailable, "answer lost")

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/store"
@@ -251,6 +252,46 @@ func TestBudgetDownAtSendSendsNothing(t *testing.T) {
 		}
 		if n, _ := e.bud.count(); n != 1 {
 			t.Errorf("commitments after retries = %d; want 1", n)
+		}
+	})
+}
+
+// A send whose budget answer was lost leaves a commitment the referral does
+// not know; if the worker then changes the draft's commitment, the next send
+// must make a commitment on the new terms, not pick up the lost one (which
+// was for another amount).
+func TestSendAfterEditedCommitmentMakesANewCommitment(t *testing.T) {
+	stores(t, func(t *testing.T, cs, rs store.Store) {
+		e := start(t, cs, rs)
+		r := e.draft(t, coaching, 108_000)
+		e.bud.mu.Lock()
+		e.bud.lose = true
+		e.bud.mu.Unlock()
+		_, err := e.rc.SendReferral(e.as(t, aino), &referralv1.SendReferralRequest{Name: r.GetName()})
+		wantCode(t, "send with the answer lost", err, codes.Unavailable)
+		e.bud.mu.Lock()
+		e.bud.lose = false
+		lost := len(e.bud.commits)
+		e.bud.mu.Unlock()
+
+		r.Commitment = &referralv1.BudgetCommitment{Budget: e.budget, LineId: "coach", AmountCents: 54_000}
+		if _, err := e.rc.UpdateReferral(e.as(t, aino), &referralv1.UpdateReferralRequest{Referral: r,
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"commitment"}}}); err != nil {
+			t.Fatalf("UpdateReferral: %v", err)
+		}
+		sent, err := e.rc.SendReferral(e.as(t, aino), &referralv1.SendReferralRequest{Name: r.GetName()})
+		if err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		e.bud.mu.Lock()
+		defer e.bud.mu.Unlock()
+		if len(e.bud.commits) != lost+1 {
+			t.Fatalf("commitments = %d, want %d (a new one for the new terms)", len(e.bud.commits), lost+1)
+		}
+		for id, entry := range e.bud.commits {
+			if entry == sent.GetCommitment().GetLedgerEntry() && e.bud.amounts[id] != 54_000 {
+				t.Errorf("the referral records %s, a commitment of %d cents; want the 54 000 one", entry, e.bud.amounts[id])
+			}
 		}
 	})
 }

@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -432,13 +435,24 @@ func (s *Service) prepareSend(ctx context.Context, r *referral.Referral, ack boo
 
 	if c := r.Commitment; c != nil && c.LedgerEntry == "" {
 		entry, err := s.Budget.Commit(ctx, c.Budget, c.LineID, c.AmountCents, Name(r.ID), "providers/"+r.RecipientProvider,
-			budgetRequestID(r.ID, "send"))
+			sendRequestID(r.ID, c))
 		if err != nil {
 			return err
 		}
 		c.LedgerEntry = entry
 	}
 	return nil
+}
+
+// sendRequestID is the budget request id of a send's commitment: derived from
+// the referral and the commitment's terms, so a send retried after a lost
+// answer finds the commitment it made, while a send after the draft's
+// commitment was changed makes a new one instead of picking up a commitment
+// for other terms. (The commitment of the failed attempt stays open in the
+// budget until a worker releases it: docs/referral.md.)
+func sendRequestID(id string, c *referral.Commitment) string {
+	sum := sha256.Sum256([]byte(c.Budget + "\x00" + c.LineID + "\x00" + strconv.FormatInt(c.AmountCents, 10)))
+	return budgetRequestID(id, "send-"+hex.EncodeToString(sum[:6]))
 }
 
 // budgetRequestID is the request id of a budget move made for a referral:
