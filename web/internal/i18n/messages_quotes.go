@@ -5,6 +5,7 @@ package i18n
 var quotesMessages = map[string][3]string{
 	"quotes.link":    {"Tarjouspyynnöt", "Offertförfrågningar", "Quote requests"},
 	"quotes.request": {"Pyydä tarjous", "Be om offert", "Request a quote"},
+	"quotes.priced":  {"tarjouksen hinta", "offertens pris", "quoted price"},
 	"quotes.title":   {"Tarjouspyynnöt: %s", "Offertförfrågningar: %s", "Quote requests: %s"},
 	"quotes.intro": {"Tässä ovat tämän asiakkaan tarjouspyynnöt, jotka olet itse lähettänyt. Hyväksytyn tarjouksen voi lisätä suunnitelman luonnokseen.",
 		"Här är de offertförfrågningar för klienten som du själv har skickat. En godkänd offert kan läggas till i ett utkast till plan.",
