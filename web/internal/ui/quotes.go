@@ -21,14 +21,14 @@ import (
 // Quote requests from the worker's side: ask a provider to price a tailored
 // service, see the answers, accept or cancel, and price a plan draft's service
 // from an accepted quote. The catalogue lets a worker read only the requests
-// they made themself, and filters a list by state only, so the client's page
+// they made themself, and filters a list by state only, so the client's quotes page
 // lists the worker's own requests (`providers/-`) and keeps this client's.
 
 var (
-	offeringNameRE = regexp.MustCompile(`^providers/[A-Za-z0-9_-]+/offerings/[A-Za-z0-9_-]+$`)
-	quoteNameRE    = regexp.MustCompile(`^providers/[A-Za-z0-9_-]+/quoteRequests/[A-Za-z0-9_-]+$`)
-	revisionNameRE = regexp.MustCompile(`^clients/([A-Za-z0-9_-]+)/plans/[A-Za-z0-9_-]+/revisions/[0-9]+$`)
-	municipalityRE = regexp.MustCompile(`^[0-9]{3}$`)
+	quoteOfferingRE     = regexp.MustCompile(`^providers/[A-Za-z0-9_-]+/offerings/[A-Za-z0-9_-]+$`)
+	quoteNameRE         = regexp.MustCompile(`^providers/[A-Za-z0-9_-]+/quoteRequests/[A-Za-z0-9_-]+$`)
+	quoteRevisionRE     = regexp.MustCompile(`^clients/([A-Za-z0-9_-]+)/plans/[A-Za-z0-9_-]+/revisions/[0-9]+$`)
+	quoteMunicipalityRE = regexp.MustCompile(`^[0-9]{3}$`)
 )
 
 const (
@@ -37,7 +37,7 @@ const (
 	defaultAnswerDay = 7     // the catalogue's own default
 )
 
-var helsinki = func() *time.Location {
+var quoteZone = func() *time.Location {
 	loc, err := time.LoadLocation("Europe/Helsinki") // tzdata is embedded by package i18n
 	if err != nil {
 		panic(err)
@@ -68,7 +68,7 @@ type quoteFormView struct {
 // data, an estimated amount, when the answer is needed).
 func (a *app) quoteForm(rq *request) error {
 	q := rq.r.URL.Query()
-	in := quoteInput{Offering: q.Get("offering"), Revision: q.Get("revision"), AnswerBy: dayAfter(defaultAnswerDay),
+	in := quoteInput{Offering: q.Get("offering"), Revision: q.Get("revision"), AnswerBy: quoteDay(defaultAnswerDay),
 		RequestID: session.RandomToken()}
 	v, err := a.loadQuoteForm(rq, in)
 	if err != nil {
@@ -88,21 +88,21 @@ func (a *app) quoteForm(rq *request) error {
 func (a *app) loadQuoteForm(rq *request, in quoteInput) (*quoteFormView, error) {
 	ctx := rq.r.Context()
 	id := rq.r.PathValue("id")
-	if !offeringNameRE.MatchString(in.Offering) {
-		return nil, badInput(rq.lang.T("quotes.offering.invalid"))
+	if !quoteOfferingRE.MatchString(in.Offering) {
+		return nil, quoteBadInput(rq.lang.T("quotes.offering.invalid"))
 	}
-	if !ownRevision(id, in.Revision) {
+	if !quoteRevisionOf(id, in.Revision) {
 		in.Revision = ""
 	}
 	v := &quoteFormView{ClientID: id, Client: &clientsv1.Client{}, Offering: &cataloguev1.Offering{}, Provider: &cataloguev1.Provider{},
-		In: in, Units: enumNames(cataloguev1.PriceUnit_name), Langs: []string{"fi", "sv", "en"}, Today: dayAfter(0)}
+		In: in, Units: enumNames(cataloguev1.PriceUnit_name), Langs: []string{"fi", "sv", "en"}, Today: quoteDay(0)}
 	if err := rq.edge.Get(ctx, "clients/"+id, nil, v.Client); err != nil {
 		return nil, err
 	}
 	if err := rq.edge.Get(ctx, in.Offering, nil, v.Offering); err != nil {
 		return nil, err
 	}
-	if err := rq.edge.Get(ctx, providerOf(in.Offering), nil, v.Provider); err != nil {
+	if err := rq.edge.Get(ctx, quoteProviderOf(in.Offering), nil, v.Provider); err != nil {
 		return nil, err
 	}
 	v.Back = "/worker/clients/" + id + "/quotes"
@@ -126,10 +126,10 @@ func (a *app) createQuote(rq *request) error {
 	body, problems := quoteRequestBody(rq, v)
 	if len(problems) == 0 {
 		var qr cataloguev1.QuoteRequest
-		err = rq.edge.Post(rq.r.Context(), providerOf(in.Offering)+"/quoteRequests", url.Values{"request_id": {in.RequestID}}, body, &qr)
+		err = rq.edge.Post(rq.r.Context(), quoteProviderOf(in.Offering)+"/quoteRequests", url.Values{"request_id": {in.RequestID}}, body, &qr)
 		var e *edge.Error
 		if err == nil {
-			return redirect(rq, "/worker/clients/"+v.ClientID+"/quotes#"+anchorOf(qr.GetName()), "ok.quotes.created")
+			return redirect(rq, "/worker/clients/"+v.ClientID+"/quotes#"+quoteAnchor(qr.GetName()), "ok.quotes.created")
 		} else if !errors.As(err, &e) || e.Status != http.StatusBadRequest {
 			return err
 		}
@@ -156,9 +156,9 @@ func quoteRequestBody(rq *request, v *quoteFormView) (map[string]any, []string) 
 	if _, ok := cataloguev1.PriceUnit_value[in.Unit]; !ok || in.Unit == "PRICE_UNIT_UNSPECIFIED" {
 		problems = append(problems, l.T("quotes.unit.invalid"))
 	}
-	today := dayAfter(0)
-	answer, err := time.ParseInLocation("2006-01-02", in.AnswerBy, helsinki)
-	if err != nil || in.AnswerBy <= today || in.AnswerBy > dayAfter(maxAnswerDays) {
+	today := quoteDay(0)
+	answer, err := time.ParseInLocation("2006-01-02", in.AnswerBy, quoteZone)
+	if err != nil || in.AnswerBy <= today || in.AnswerBy > quoteDay(maxAnswerDays) {
 		problems = append(problems, l.T("quotes.answer.invalid", maxAnswerDays))
 	}
 	var start time.Time
@@ -167,7 +167,7 @@ func quoteRequestBody(rq *request, v *quoteFormView) (map[string]any, []string) 
 			problems = append(problems, l.T("quotes.start.invalid"))
 		}
 	}
-	if in.Municipality != "" && !municipalityRE.MatchString(in.Municipality) {
+	if in.Municipality != "" && !quoteMunicipalityRE.MatchString(in.Municipality) {
 		problems = append(problems, l.T("quotes.municipality.invalid"))
 	}
 	if len(problems) > 0 {
@@ -208,7 +208,7 @@ func (a *app) quotesPage(rq *request) error {
 	if err != nil {
 		return err
 	}
-	drafts, err := editableDrafts(ctx, rq, id)
+	drafts, err := quoteDrafts(ctx, rq, id)
 	if err != nil {
 		return err
 	}
@@ -246,8 +246,8 @@ func workerQuotes(ctx context.Context, rq *request, client string) ([]*catalogue
 	}
 }
 
-// editableDrafts are the client's plan revisions that services can be added to.
-func editableDrafts(ctx context.Context, rq *request, id string) ([]*assessmentv1.PlanRevision, error) {
+// quoteDrafts are the client's plan revisions that services can be added to.
+func quoteDrafts(ctx context.Context, rq *request, id string) ([]*assessmentv1.PlanRevision, error) {
 	var pl assessmentv1.ListPlansResponse
 	if err := rq.edge.Get(ctx, "clients/"+id+"/plans", nil, &pl); err != nil {
 		return nil, err
@@ -262,14 +262,14 @@ func editableDrafts(ctx context.Context, rq *request, id string) ([]*assessmentv
 		if err := rq.edge.Get(ctx, lr, nil, rev); err != nil {
 			return nil, err
 		}
-		if editable(rev) {
+		if quoteDraftEditable(rev) {
 			out = append(out, rev)
 		}
 	}
 	return out, nil
 }
 
-func editable(rev *assessmentv1.PlanRevision) bool {
+func quoteDraftEditable(rev *assessmentv1.PlanRevision) bool {
 	return rev.GetState() == assessmentv1.PlanRevision_DRAFT || rev.GetState() == assessmentv1.PlanRevision_RETURNED
 }
 
@@ -279,7 +279,7 @@ func quoteRows(ctx context.Context, rq *request, qrs []*cataloguev1.QuoteRequest
 	titles, providers := map[string]string{}, map[string]string{}
 	rows := make([]quoteRow, 0, len(qrs))
 	for _, q := range qrs {
-		row := quoteRow{Q: q, Anchor: anchorOf(q.GetName())}
+		row := quoteRow{Q: q, Anchor: quoteAnchor(q.GetName())}
 		if o := q.GetOffering(); o != "" {
 			if _, ok := titles[o]; !ok {
 				var off cataloguev1.Offering
@@ -290,7 +290,7 @@ func quoteRows(ctx context.Context, rq *request, qrs []*cataloguev1.QuoteRequest
 			}
 			row.Title = titles[o]
 		}
-		p := providerOf(q.GetName())
+		p := quoteProviderOf(q.GetName())
 		if _, ok := providers[p]; !ok {
 			var prov cataloguev1.Provider
 			if err := rq.edge.Get(ctx, p, nil, &prov); err != nil {
@@ -300,7 +300,7 @@ func quoteRows(ctx context.Context, rq *request, qrs []*cataloguev1.QuoteRequest
 		}
 		row.Provider = providers[p]
 		for _, d := range drafts {
-			if hasQuote(d, q.GetName()) {
+			if draftHasQuote(d, q.GetName()) {
 				row.InDraft = d.GetName()
 			}
 		}
@@ -309,7 +309,7 @@ func quoteRows(ctx context.Context, rq *request, qrs []*cataloguev1.QuoteRequest
 	return rows, nil
 }
 
-func hasQuote(rev *assessmentv1.PlanRevision, quote string) bool {
+func draftHasQuote(rev *assessmentv1.PlanRevision, quote string) bool {
 	for _, s := range rev.GetServices() {
 		if s.GetAcceptedQuote() == quote {
 			return true
@@ -332,21 +332,21 @@ func (a *app) quoteVerb(rq *request) error {
 	case "cancel":
 		verb, ok, body["reason"] = ":cancel", "ok.quotes.cancelled", strings.TrimSpace(f.Get("reason"))
 	default:
-		return badInput("unknown action")
+		return quoteBadInput("unknown action")
 	}
-	if err := ownQuote(rq, id, name); err != nil {
+	if err := quoteOfClient(rq, id, name); err != nil {
 		return err
 	}
 	if err := rq.edge.Post(rq.r.Context(), name+verb, nil, body, nil); err != nil {
 		return err
 	}
-	return redirect(rq, "/worker/clients/"+id+"/quotes#"+anchorOf(name), ok)
+	return redirect(rq, "/worker/clients/"+id+"/quotes#"+quoteAnchor(name), ok)
 }
 
-// ownQuote reads the request and refuses one of another client.
-func ownQuote(rq *request, clientID, name string) error {
+// quoteOfClient reads the request and refuses one of another client.
+func quoteOfClient(rq *request, clientID, name string) error {
 	if !quoteNameRE.MatchString(name) {
-		return badInput(rq.lang.T("quotes.quote.invalid"))
+		return quoteBadInput(rq.lang.T("quotes.quote.invalid"))
 	}
 	var q cataloguev1.QuoteRequest
 	if err := rq.edge.Get(rq.r.Context(), name, nil, &q); err != nil {
@@ -365,15 +365,15 @@ func (a *app) addQuoteToDraft(rq *request) error {
 	ctx := rq.r.Context()
 	name := revisionName(rq)
 	quote := rq.r.PostFormValue("quote")
-	if err := ownQuote(rq, rq.r.PathValue("id"), quote); err != nil {
+	if err := quoteOfClient(rq, rq.r.PathValue("id"), quote); err != nil {
 		return err
 	}
 	var rev assessmentv1.PlanRevision
 	if err := rq.edge.Get(ctx, name, nil, &rev); err != nil {
 		return err
 	}
-	if hasQuote(&rev, quote) {
-		return badInput(rq.lang.T("quotes.already.added"))
+	if draftHasQuote(&rev, quote) {
+		return quoteBadInput(rq.lang.T("quotes.already.added"))
 	}
 	services := make([]*assessmentv1.ChosenService, 0, len(rev.GetServices())+1)
 	for _, s := range rev.GetServices() {
@@ -387,19 +387,19 @@ func (a *app) addQuoteToDraft(rq *request) error {
 	return redirect(rq, "/worker/"+name, "ok.quotes.added")
 }
 
-func badInput(msg string) error { return fmt.Errorf("%w: %s", errBadInput, msg) }
+func quoteBadInput(msg string) error { return fmt.Errorf("%w: %s", errBadInput, msg) }
 
-// ownRevision: rev is empty or a plan revision of this client.
-func ownRevision(clientID, rev string) bool {
+// quoteRevisionOf: rev is empty or a plan revision of this client.
+func quoteRevisionOf(clientID, rev string) bool {
 	if rev == "" {
 		return true
 	}
-	m := revisionNameRE.FindStringSubmatch(rev)
+	m := quoteRevisionRE.FindStringSubmatch(rev)
 	return m != nil && m[1] == clientID
 }
 
-// providerOf is "providers/{p}" of a resource under a provider.
-func providerOf(name string) string {
+// quoteProviderOf is "providers/{p}" of a resource under a provider.
+func quoteProviderOf(name string) string {
 	parts := strings.SplitN(name, "/", 3)
 	if len(parts) < 2 {
 		return ""
@@ -407,8 +407,8 @@ func providerOf(name string) string {
 	return parts[0] + "/" + parts[1]
 }
 
-// anchorOf is the page anchor of a quote request (its id).
-func anchorOf(name string) string { return "q-" + lastSegment(name) }
+// quoteAnchor is the page anchor of a quote request (its id).
+func quoteAnchor(name string) string { return "q-" + lastSegment(name) }
 
-// dayAfter is the Helsinki calendar day n days from today, as a date input's value.
-func dayAfter(n int) string { return time.Now().In(helsinki).AddDate(0, 0, n).Format("2006-01-02") }
+// quoteDay is the Helsinki calendar day n days from today, as a date input's value.
+func quoteDay(n int) string { return time.Now().In(quoteZone).AddDate(0, 0, n).Format("2006-01-02") }
