@@ -106,6 +106,13 @@ func New(o Options) (http.Handler, error) {
 
 	mux.Handle("GET /worker/clients/{id}/measurements/new", a.role(a.measurementForm, "WORKER"))
 	mux.Handle("POST /worker/clients/{id}/measurements", a.role(a.createMeasurement, "WORKER"))
+	// quotes
+	mux.Handle("GET /worker/clients/{id}/quotes", a.role(a.quotesPage, "WORKER"))
+	mux.Handle("GET /worker/clients/{id}/quotes/new", a.role(a.quoteForm, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/quotes", a.role(a.createQuote, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/quotes/{verb}", a.role(a.quoteVerb, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/plans/{plan}/revisions/{rev}/quote", a.role(a.addQuoteToDraft, "WORKER"))
+
 	mux.Handle("GET /manager", a.role(a.managerHome, "MANAGER"))
 	mux.Handle("POST /manager/approve", a.role(a.approve, "MANAGER"))
 
