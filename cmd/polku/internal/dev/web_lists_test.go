@@ -101,7 +101,9 @@ func TestWebListsForwardPaging(t *testing.T) {
 	}{
 		{name: "client's timeline", person: "aino", path: "/worker/clients/" + demo.Tiina,
 			marker: regexp.MustCompile(`data-event="([^"]+)"`),
-			want:   func() []string { return apiNames(t, s, ainoTok, "clients/"+demo.Tiina+"/timelineEvents", "timeline_events") }},
+			want: func() []string {
+				return apiNames(t, s, ainoTok, "clients/"+demo.Tiina+"/timelineEvents", "timeline_events")
+			}},
 		// Each page view reads Tiina's data and so adds entries at the head
 		// of her access log; the token's cursor keeps later pages stable.
 		{name: "access log on /me", person: "tiina", path: "/me",
