@@ -42,6 +42,8 @@ func (a *app) workerHome(rq *request) error {
 	if err != nil {
 		return err
 	}
+	// Past the bound a referral's or review's client may be missing from
+	// names; the templates then name the client by id.
 	names := clientNames(cl.GetClients())
 	rt, err := newRefTable(ctx, rq, refs, names)
 	if err != nil {
