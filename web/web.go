@@ -44,7 +44,13 @@ type Config struct {
 	Logger *slog.Logger
 	// HTTPClient calls the gateway (default: 15 s timeout).
 	HTTPClient *http.Client
+	// Paging: zero for the defaults (tests set small pages).
+	Paging Paging
 }
+
+// Paging sets how the UI reads lists from the edge (page sizes, the bound
+// of a list read whole).
+type Paging = ui.Paging
 
 // Identity is who an access token speaks for.
 type Identity = ui.Identity
@@ -78,7 +84,7 @@ func New(ctx context.Context, c Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := ui.Options{Edge: edge.New(c.GatewayURL, c.HTTPClient), Sessions: sessions, People: c.People, Logger: c.Logger}
+	o := ui.Options{Edge: edge.New(c.GatewayURL, c.HTTPClient), Sessions: sessions, People: c.People, Logger: c.Logger, Paging: c.Paging}
 	if c.OIDC != nil {
 		p, err := oidc.NewProvider(ctx, c.OIDC.Issuer)
 		if err != nil {

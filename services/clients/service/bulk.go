@@ -124,7 +124,7 @@ func seedClients(ctx context.Context, r *repo.Repo, box *protect.Box, in BulkInp
 			typ := bulkEvents[t%len(bulkEvents)]
 			timeline[shard] = append(timeline[shard], client.TimelineEntry{
 				ID: ids.New(), ClientID: id, Type: typ, Source: "bulk", Subject: "clients/" + id,
-				Summary: client.Summarize(typ), ActorRole: "WORKER", Time: created.Add(time.Duration(t) * 24 * time.Hour),
+				ActorRole: "WORKER", Time: created.Add(time.Duration(t) * 24 * time.Hour),
 			})
 		}
 		out[k] = BulkClient{ID: id, Worker: worker}

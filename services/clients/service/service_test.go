@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -322,12 +323,40 @@ func TestHandoffConsentsAndTimeline(t *testing.T) {
 				}
 			}
 			if slices.Equal(got, want) {
+				timelineSpeaksTheReadersLanguage(t, e, c.GetName())
 				return
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 		t.Errorf("timeline = %v; want %v", got, want)
 	})
+}
+
+// The same stored timeline reads in the language the caller asks for, as
+// the gateway forwards Accept-Language or as a gRPC caller sends it; Finnish
+// without one or for a language Polku does not speak.
+func timelineSpeaksTheReadersLanguage(t *testing.T, e *env, client string) {
+	t.Helper()
+	tests := []struct{ key, value, want string }{
+		{"", "", "Asiakkuus alkoi ja omatyöntekijä nimettiin"},
+		{"accept-language", "de-DE", "Asiakkuus alkoi ja omatyöntekijä nimettiin"},
+		{"accept-language", "sv-FI,sv;q=0.9", "Klientskapet började och en egen kontaktperson utsågs"},
+		{"grpcgateway-accept-language", "en", "The client record was created and a coordinating worker was named"},
+	}
+	for _, tt := range tests {
+		ctx := e.as(t, pekka)
+		if tt.key != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, tt.key, tt.value)
+		}
+		tl, err := e.cc.ListTimelineEvents(ctx, &clientsv1.ListTimelineEventsRequest{Parent: client})
+		if err != nil {
+			t.Fatalf("ListTimelineEvents (%s: %s): %v", tt.key, tt.value, err)
+		}
+		evs := tl.GetTimelineEvents()
+		if got := evs[len(evs)-1].GetSummary(); got != tt.want {
+			t.Errorf("%s: %q: the first step reads %q; want %q", tt.key, tt.value, got, tt.want)
+		}
+	}
 }
 
 func TestListPaginates(t *testing.T) {

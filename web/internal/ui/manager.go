@@ -18,10 +18,13 @@ import (
 // (personal budget vs comparison) for a period as a table and a bar chart.
 func (a *app) managerHome(rq *request) error {
 	ctx := rq.r.Context()
+	// Whole, most urgent first: the manager triages across the region.
 	var esc referralv1.ListReferralsResponse
-	if err := rq.edge.Get(ctx, "referrals", url.Values{"filter": {"open = true AND escalation_level >= 1"}}, &esc); err != nil {
+	escCapped, err := readAll(ctx, rq, "referrals", url.Values{"filter": {"open = true AND escalation_level >= 1"}}, &esc)
+	if err != nil {
 		return err
 	}
+	sortUrgentFirst(esc.Referrals)
 	year := time.Now().UTC().Year()
 	if y, err := strconv.Atoi(rq.r.URL.Query().Get("year")); err == nil && y > 2000 && y < 2100 {
 		year = y
@@ -44,13 +47,14 @@ func (a *app) managerHome(rq *request) error {
 			bars = append(bars, Bar{Label: c.GetCohort().String(), Value: c.GetMeanCostPerClientCents(), Percent: percent(c.GetMeanCostPerClientCents(), max)})
 		}
 	}
-	waiting, err := approvals(rq)
+	waiting, waitingCapped, err := approvals(rq)
 	if err != nil {
 		return err
 	}
 	return a.render(rq, "manager", rq.lang.T("manager.title"), map[string]any{
 		"Escalated": esc.GetReferrals(), "Report": &rep, "Bars": bars, "Year": year,
 		"Waiting": waiting, "RequestID": session.RandomToken(),
+		"EscalatedCapped": cappedNote(rq, escCapped), "WaitingCapped": cappedNote(rq, waitingCapped),
 	})
 }
 
@@ -68,28 +72,31 @@ type approval struct {
 // approvals walks the region's active clients: proposed plan revisions and
 // draft budgets. The API has no region-wide "waiting for approval" list, so
 // this is one call per client and plan; fine for a region's caseload page,
-// and the first thing to replace with a list method when regions grow.
-func approvals(rq *request) ([]approval, error) {
+// and the first thing to replace with a list method when regions grow. Every
+// list is read whole (an approval may wait behind any client); capped says
+// the bound cut one of them.
+func approvals(rq *request) (out []approval, capped bool, err error) {
 	ctx := rq.r.Context()
 	var cl clientsv1.ListClientsResponse
-	if err := rq.edge.Get(ctx, "clients", url.Values{"filter": {"state = ACTIVE"}, "page_size": {"500"}}, &cl); err != nil {
-		return nil, err
+	if capped, err = readAll(ctx, rq, "clients", url.Values{"filter": {"state = ACTIVE"}}, &cl); err != nil {
+		return nil, false, err
 	}
-	var out []approval
 	for _, c := range cl.GetClients() {
 		who := c.GetGivenName() + " " + c.GetFamilyName()
 		id := lastSegment(c.GetName())
 		var pl assessmentv1.ListPlansResponse
-		if err := rq.edge.Get(ctx, c.GetName()+"/plans", nil, &pl); err != nil {
-			return nil, err
+		cut, err := readAll(ctx, rq, c.GetName()+"/plans", nil, &pl)
+		if err != nil {
+			return nil, false, err
 		}
+		capped = capped || cut
 		for _, p := range pl.GetPlans() {
 			if p.GetLatestRevision() == "" || p.GetLatestRevision() == p.GetActiveRevision() {
 				continue
 			}
 			var rev assessmentv1.PlanRevision
 			if err := rq.edge.Get(ctx, p.GetLatestRevision(), nil, &rev); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if rev.GetState() == assessmentv1.PlanRevision_PROPOSED {
 				out = append(out, approval{Kind: "plan", Name: rev.GetName(), Etag: rev.GetEtag(), Client: who, ClientID: id,
@@ -97,9 +104,11 @@ func approvals(rq *request) ([]approval, error) {
 			}
 		}
 		var bl budgetv1.ListBudgetsResponse
-		if err := rq.edge.Get(ctx, c.GetName()+"/budgets", nil, &bl); err != nil {
-			return nil, err
+		cut, err = readAll(ctx, rq, c.GetName()+"/budgets", nil, &bl)
+		if err != nil {
+			return nil, false, err
 		}
+		capped = capped || cut
 		for _, b := range bl.GetBudgets() {
 			if b.GetState() == budgetv1.Budget_DRAFT {
 				out = append(out, approval{Kind: "budget", Name: b.GetName(), Etag: b.GetEtag(), Client: who, ClientID: id,
@@ -107,7 +116,7 @@ func approvals(rq *request) ([]approval, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, capped, nil
 }
 
 // approve approves one plan revision or budget with the manager's

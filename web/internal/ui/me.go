@@ -22,12 +22,15 @@ func (a *app) mePage(rq *request) error {
 	if err != nil {
 		return err
 	}
+	// Forward: the access log is a history, newest first, and grows with
+	// every read of the client's data.
 	var al clientsv1.ListAccessLogEntriesResponse
-	if err := rq.edge.Get(ctx, "clients/"+id+"/accessLogEntries", url.Values{"page_size": {"50"}}, &al); err != nil {
+	alPager, err := readPage(rq, "access", "access", rq.lang.T("me.access"), "clients/"+id+"/accessLogEntries", nil, &al)
+	if err != nil {
 		return err
 	}
 	return a.render(rq, "me", rq.lang.T("me.title"), map[string]any{
-		"V": v, "Access": al.GetAccessLogEntries(), "Clients": rq.s.ClientIDs, "RequestID": session.RandomToken(),
+		"V": v, "Access": al.GetAccessLogEntries(), "AccessPager": alPager, "Clients": rq.s.ClientIDs, "RequestID": session.RandomToken(),
 		"Categories": enumNames(clientsv1.DataCategory_name), "Granted": granted(v.Consents),
 	})
 }

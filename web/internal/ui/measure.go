@@ -10,10 +10,13 @@ import (
 	"github.com/polku-hb/polku/web/internal/session"
 )
 
-// activeInstrument is the region's instrument in use (the first ACTIVE one).
+// activeInstrument is the region's instrument in use (the first ACTIVE one),
+// looked for in the whole list. A region has a handful of instruments: should
+// the bound ever cut the list before the active one, the "no instrument in
+// use" answer below says so.
 func activeInstrument(rq *request) (*assessmentv1.Instrument, error) {
 	var il assessmentv1.ListInstrumentsResponse
-	if err := rq.edge.Get(rq.r.Context(), "instruments", nil, &il); err != nil {
+	if _, err := readAll(rq.r.Context(), rq, "instruments", nil, &il); err != nil {
 		return nil, err
 	}
 	for _, in := range il.GetInstruments() {

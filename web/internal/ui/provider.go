@@ -13,18 +13,23 @@ import (
 )
 
 // providerInbox lists the organisation's referrals, open ones first (the REST
-// edge limits a PROVIDER caller to its own inbox).
+// edge limits a PROVIDER caller to its own inbox). The open ones are read
+// whole, to sort the most urgent first across the inbox; the handled ones
+// are a history, paged forward.
 func (a *app) providerInbox(rq *request) error {
 	var open, done referralv1.ListReferralsResponse
-	if err := rq.edge.Get(rq.r.Context(), "referrals", url.Values{"filter": {"open = true"}}, &open); err != nil {
+	capped, err := readAll(rq.r.Context(), rq, "referrals", url.Values{"filter": {"open = true"}}, &open)
+	if err != nil {
 		return err
 	}
-	if err := rq.edge.Get(rq.r.Context(), "referrals", url.Values{"filter": {"open = false"}, "page_size": {"20"}}, &done); err != nil {
+	donePager, err := readPage(rq, "done", "h-done", rq.lang.T("provider.done"), "referrals", url.Values{"filter": {"open = false"}}, &done)
+	if err != nil {
 		return err
 	}
 	sortUrgentFirst(open.Referrals)
 	return a.render(rq, "provider", rq.lang.T("provider.title"), map[string]any{
 		"Open": open.GetReferrals(), "Done": done.GetReferrals(), "RequestID": session.RandomToken(),
+		"OpenCapped": cappedNote(rq, capped), "DonePager": donePager,
 		"DeclineReasons": enumNames(referralv1.DeclineReason_name),
 	})
 }
@@ -71,12 +76,16 @@ func (a *app) providerVerb(rq *request) error {
 func (a *app) providerCatalogue(rq *request) error {
 	ctx := rq.r.Context()
 	parent := "providers/" + rq.s.ProviderID
+	// Both whole: they are the organisation's work list, and after a change
+	// the page comes back here and must still show the one changed.
 	var offs cataloguev1.ListOfferingsResponse
-	if err := rq.edge.Get(ctx, parent+"/offerings", nil, &offs); err != nil {
+	offsCapped, err := readAll(ctx, rq, parent+"/offerings", nil, &offs)
+	if err != nil {
 		return err
 	}
 	var qrs cataloguev1.ListQuoteRequestsResponse
-	if err := rq.edge.Get(ctx, parent+"/quoteRequests", nil, &qrs); err != nil {
+	qrsCapped, err := readAll(ctx, rq, parent+"/quoteRequests", nil, &qrs)
+	if err != nil {
 		return err
 	}
 	titles := map[string]string{}
@@ -85,6 +94,7 @@ func (a *app) providerCatalogue(rq *request) error {
 	}
 	return a.render(rq, "provider_catalogue", rq.lang.T("pcat.title"), map[string]any{
 		"Offerings": offs.GetOfferings(), "Quotes": qrs.GetQuoteRequests(), "Titles": titles, "RequestID": session.RandomToken(),
+		"OfferingsCapped": cappedNote(rq, offsCapped), "QuotesCapped": cappedNote(rq, qrsCapped),
 		"Capacities": []string{"CAPACITY_YES", "CAPACITY_WAITLIST", "CAPACITY_NO"},
 		"Units":      enumNames(cataloguev1.PriceUnit_name),
 	})

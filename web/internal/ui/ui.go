@@ -48,6 +48,8 @@ type Options struct {
 	// OIDC enables the production sign-in when non-nil.
 	OIDC   *OIDC
 	Logger *slog.Logger
+	// Paging sets how lists are read from the edge (paging.go).
+	Paging Paging
 }
 
 type app struct {
@@ -60,6 +62,7 @@ func New(o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Paging = o.Paging.withDefaults()
 	a := &app{Options: o, pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -67,10 +70,10 @@ func New(o Options) (http.Handler, error) {
 	}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if base == "layout" || base == "partials" {
+		if base == "layout" || base == "partials" || base == "paging" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/paging.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", n, err)
 		}
@@ -138,6 +141,8 @@ type request struct {
 	s    *session.Session
 	lang i18n.Lang
 	edge *edge.Caller
+	// paging is how this request reads lists (Options.Paging).
+	paging Paging
 }
 
 type handler func(*request) error
@@ -151,7 +156,7 @@ func (a *app) page(h handler) http.Handler {
 		if s.Lang != "" {
 			lang = i18n.Parse(s.Lang)
 		}
-		rq := &request{w: w, r: r, s: s, lang: lang}
+		rq := &request{w: w, r: r, s: s, lang: lang, paging: a.Paging}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 			if err := r.ParseForm(); err != nil || !s.CheckCSRF(r.PostFormValue("csrf")) {

@@ -23,20 +23,27 @@ import (
 // with the escalated ones first.
 func (a *app) workerHome(rq *request) error {
 	ctx := rq.r.Context()
+	// Whole: the name search runs here over every client of the worker, and
+	// the names label the overdue reviews and referrals below.
 	var cl clientsv1.ListClientsResponse
-	if err := rq.edge.Get(ctx, "clients", url.Values{"filter": {"state = ACTIVE"}, "page_size": {"200"}}, &cl); err != nil {
+	clientsCapped, err := readAll(ctx, rq, "clients", url.Values{"filter": {"state = ACTIVE"}}, &cl)
+	if err != nil {
 		return err
 	}
 	q := strings.TrimSpace(rq.r.URL.Query().Get("q"))
 	clients := filterClients(cl.GetClients(), q)
+	// Forward: the service orders them most overdue first.
 	var od assessmentv1.ListOverdueReviewsResponse
-	if err := rq.edge.Get(ctx, "clients/-/plans:listOverdueReviews", nil, &od); err != nil {
-		return err
-	}
-	refs, err := openReferrals(ctx, rq, rq.s)
+	odPager, err := readPage(rq, "overdue", "h-overdue", rq.lang.T("worker.overdue"), "clients/-/plans:listOverdueReviews", nil, &od)
 	if err != nil {
 		return err
 	}
+	refs, refsCapped, err := openReferrals(ctx, rq, rq.s)
+	if err != nil {
+		return err
+	}
+	// Past the bound a referral's or review's client may be missing from
+	// names; the templates then name the client by id.
 	names := clientNames(cl.GetClients())
 	rt, err := newRefTable(ctx, rq, refs, names)
 	if err != nil {
@@ -44,6 +51,7 @@ func (a *app) workerHome(rq *request) error {
 	}
 	return a.render(rq, "worker", rq.lang.T("worker.title"), map[string]any{
 		"Query": q, "Clients": clients, "Overdue": od.GetOverdueReviews(), "Refs": rt, "Names": names,
+		"ClientsCapped": cappedNote(rq, clientsCapped), "OverduePager": odPager, "RefsCapped": cappedNote(rq, refsCapped),
 	})
 }
 
@@ -72,19 +80,21 @@ func clientNames(cs []*clientsv1.Client) map[string]string {
 	return m
 }
 
-// openReferrals are the caller's open referrals, escalated first, then by due time.
-func openReferrals(ctx context.Context, rq *request, s *session.Session) ([]*referralv1.Referral, error) {
+// openReferrals are the caller's open referrals, escalated first, then by due
+// time: read whole, since the most urgent may be on any page of the edge's
+// answer; capped says the bound cut the list.
+func openReferrals(ctx context.Context, rq *request, s *session.Session) (refs []*referralv1.Referral, capped bool, err error) {
 	var lr referralv1.ListReferralsResponse
 	filter := "open = true"
 	if s.Role == "WORKER" {
 		filter += ` AND sender = "` + s.Subject + `"`
 	}
-	if err := rq.edge.Get(ctx, "referrals", url.Values{"filter": {filter}}, &lr); err != nil {
-		return nil, err
+	if capped, err = readAll(ctx, rq, "referrals", url.Values{"filter": {filter}}, &lr); err != nil {
+		return nil, false, err
 	}
-	refs := lr.GetReferrals()
+	refs = lr.GetReferrals()
 	sortUrgentFirst(refs)
-	return refs, nil
+	return refs, capped, nil
 }
 
 // clientView is everything the client page shows.
@@ -100,6 +110,10 @@ type clientView struct {
 	Budgets     []*budgetv1.Statement
 	Referrals   []*referralv1.Referral
 	Refs        refTable
+	// TimelinePager pages the timeline; Capped is the notice when one of the
+	// client's other lists (read whole) stopped at the bound.
+	TimelinePager pager
+	Capped        string
 }
 
 type planView struct {
@@ -134,36 +148,45 @@ func (a *app) loadClient(ctx context.Context, rq *request, id string, worker boo
 	var bl budgetv1.ListBudgetsResponse
 	var rl referralv1.ListReferralsResponse
 	var ms assessmentv1.ListCapacityMeasurementsResponse
+	// The client's own lists are short and each is needed whole (the chart
+	// plots every measurement, consents and budgets are looked up); the
+	// timeline is a history, paged forward.
 	calls := []struct {
 		path string
 		q    url.Values
-		out  proto.Message
+		out  paged
 	}{
 		{parent + "/teamMembers", nil, &tm},
 		{parent + "/consents", nil, &cs},
-		{parent + "/timelineEvents", url.Values{"page_size": {"100"}}, &tl},
 		{parent + "/plans", nil, &pl},
 		{parent + "/budgets", nil, &bl},
 		{"referrals", url.Values{"filter": {`client = "` + parent + `"`}}, &rl},
 		{parent + "/capacityMeasurements", nil, &ms},
 	}
+	capped := false
 	for _, c := range calls {
-		if err := rq.edge.Get(ctx, c.path, c.q, c.out); err != nil {
+		cut, err := readAll(ctx, rq, c.path, c.q, c.out)
+		if err != nil {
 			return nil, err
 		}
+		capped = capped || cut
+	}
+	var err error
+	if v.TimelinePager, err = readPage(rq, "timeline", "timeline", rq.lang.T("client.timeline"), parent+"/timelineEvents", nil, &tl); err != nil {
+		return nil, err
 	}
 	v.Team, v.Consents, v.Timeline, v.Referrals = tm.GetTeamMembers(), cs.GetConsents(), tl.GetTimelineEvents(), rl.GetReferrals()
-	var err error
 	if v.Refs, err = newRefTable(ctx, rq, v.Referrals, nil); err != nil {
 		return nil, err
 	}
 	v.Chart = capacityChart(ms.GetCapacityMeasurements(), rq.lang)
 	if worker {
 		var as assessmentv1.ListAssessmentsResponse
-		if err := rq.edge.Get(ctx, parent+"/assessments", nil, &as); err != nil {
+		cut, err := readAll(ctx, rq, parent+"/assessments", nil, &as)
+		if err != nil {
 			return nil, err
 		}
-		v.Assessments = as.GetAssessments()
+		v.Assessments, capped = as.GetAssessments(), capped || cut
 	}
 	for _, p := range pl.GetPlans() {
 		pv := planView{Plan: p, ID: lastSegment(p.GetName())}
@@ -194,6 +217,7 @@ func (a *app) loadClient(ctx context.Context, rq *request, id string, worker boo
 		}
 		v.Budgets = append(v.Budgets, st)
 	}
+	v.Capped = cappedNote(rq, capped)
 	return v, nil
 }
 
@@ -246,9 +270,12 @@ func (a *app) draftPage(rq *request) error {
 	}
 	q := strings.TrimSpace(rq.r.URL.Query().Get("q"))
 	var found []*cataloguev1.Offering
+	var more pager
 	if q != "" {
+		// Forward: search results, best first, with the query kept in the links.
 		var sr cataloguev1.SearchOfferingsResponse
-		if err := rq.edge.Get(ctx, "providers/-/offerings:search", url.Values{"query": {q}, "page_size": {"20"}}, &sr); err != nil {
+		var err error
+		if more, err = readPage(rq, "more", "h-add", rq.lang.T("draft.search"), "providers/-/offerings:search", url.Values{"query": {q}}, &sr); err != nil {
 			return err
 		}
 		for _, r := range sr.GetResults() {
@@ -257,7 +284,7 @@ func (a *app) draftPage(rq *request) error {
 	}
 	editable := rev.GetState() == assessmentv1.PlanRevision_DRAFT || rev.GetState() == assessmentv1.PlanRevision_RETURNED
 	return a.render(rq, "draft", rq.lang.T("draft.title"), map[string]any{
-		"ClientID": rq.r.PathValue("id"), "Rev": &rev, "Query": q, "Found": found, "Editable": editable,
+		"ClientID": rq.r.PathValue("id"), "Rev": &rev, "Query": q, "Found": found, "More": more, "Editable": editable,
 		"Action": "/worker/" + name, "RequestID": session.RandomToken(),
 	})
 }
@@ -326,8 +353,10 @@ func (a *app) referralForm(rq *request) error {
 	if err := rq.edge.Get(ctx, "clients/"+id, nil, v); err != nil {
 		return err
 	}
+	// Whole: the active budget may be on any page.
 	var bl budgetv1.ListBudgetsResponse
-	if err := rq.edge.Get(ctx, "clients/"+id+"/budgets", nil, &bl); err != nil {
+	capped, err := readAll(ctx, rq, "clients/"+id+"/budgets", nil, &bl)
+	if err != nil {
 		return err
 	}
 	type line struct {
@@ -346,7 +375,7 @@ func (a *app) referralForm(rq *request) error {
 		}
 	}
 	return a.render(rq, "referral_new", rq.lang.T("refnew.title"), map[string]any{
-		"ClientID": id, "Client": v, "Lines": lines, "RequestID": session.RandomToken(),
+		"ClientID": id, "Client": v, "Lines": lines, "RequestID": session.RandomToken(), "Capped": cappedNote(rq, capped),
 	})
 }
 

@@ -549,6 +549,6 @@ func (s *Service) ApplyEvent(ctx context.Context, e events.Envelope) error {
 	}
 	return s.repo.AddTimeline(ctx, client.TimelineEntry{
 		ID: e.ID, ClientID: e.Client, Type: e.Type, Source: e.Source, Subject: e.Subject,
-		Summary: client.Summarize(e.Type), ActorRole: e.ActorRole, Time: e.Time,
+		ActorRole: e.ActorRole, Time: e.Time,
 	})
 }

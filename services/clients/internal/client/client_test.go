@@ -2,7 +2,9 @@ package client
 
 import (
 	"errors"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -148,15 +150,69 @@ func TestAllows(t *testing.T) {
 	}
 }
 
+// Every known event type reads in all three languages, each its own text:
+// a Finnish or Swedish entry that equals the English one is English leaking
+// into a page that is not English.
+func TestSummariesHaveEveryLanguage(t *testing.T) {
+	for typ, s := range summaries {
+		for i, lang := range []string{LangFI, LangSV, LangEN} {
+			if strings.TrimSpace(s[i]) == "" {
+				t.Errorf("%s has no %s summary", typ, lang)
+			}
+		}
+		if s[0] == s[2] || s[1] == s[2] || s[0] == s[1] {
+			t.Errorf("%s: the languages repeat each other: %q", typ, s)
+		}
+	}
+}
+
+// English words that no Finnish or Swedish summary uses: one of them in a
+// fi or sv text means the English original was copied, not translated.
+var englishWords = regexp.MustCompile(`(?i)\b(the|was|were|and|client|service|referral|worker|is|a|an|of|to)\b`)
+
 func TestSummarize(t *testing.T) {
-	tests := []struct{ give, want string }{
-		{"polku.clients.v1.client.created", "Client record created; a coordinating worker was named"},
-		{"polku.assessment.v1.plan_revision.approved", "The client plan was approved"},
-		{"polku.budget.v1.budget.line_alert", "budget line alert"},
+	tests := []struct{ give, lang, want string }{
+		{"polku.clients.v1.client.created", LangFI, "Asiakkuus alkoi ja omatyöntekijä nimettiin"},
+		{"polku.clients.v1.client.created", LangSV, "Klientskapet började och en egen kontaktperson utsågs"},
+		{"polku.assessment.v1.plan_revision.approved", LangEN, "The client plan was approved"},
+		{"polku.assessment.v1.plan_revision.approved", LangFI, "Asiakassuunnitelma hyväksyttiin"},
+		// A language the summaries lack reads Finnish, the region's first.
+		{"polku.referral.v1.referral.sent", "de", "Lähete lähetettiin palveluntuottajalle"},
+		{"polku.referral.v1.referral.sent", "", "Lähete lähetettiin palveluntuottajalle"},
+		// An unknown type reads as its last two segments, in every language.
+		{"polku.budget.v1.budget.line_alert", LangFI, "budget line alert"},
+		{"polku.budget.v1.budget.line_alert", LangSV, "budget line alert"},
+		{"weird", LangEN, "weird"},
 	}
 	for _, tt := range tests {
-		if got := Summarize(tt.give); got != tt.want {
-			t.Errorf("Summarize(%q) = %q; want %q", tt.give, got, tt.want)
+		if got := Summarize(tt.give, tt.lang); got != tt.want {
+			t.Errorf("Summarize(%q, %q) = %q; want %q", tt.give, tt.lang, got, tt.want)
+		}
+	}
+	for typ := range summaries {
+		for _, lang := range []string{LangFI, LangSV} {
+			if w := englishWords.FindString(Summarize(typ, lang)); w != "" {
+				t.Errorf("Summarize(%q, %q) = %q has the English word %q", typ, lang, Summarize(typ, lang), w)
+			}
+		}
+	}
+}
+
+func TestParseLang(t *testing.T) {
+	tests := []struct{ give, want string }{
+		{"", LangFI},
+		{"fi", LangFI},
+		{"sv", LangSV},
+		{"sv-FI", LangSV},
+		{"EN-gb", LangEN},
+		{"de-DE, sv;q=0.8, en;q=0.5", LangSV},
+		{"en-US,en;q=0.9", LangEN},
+		{"de, fr", LangFI},
+		{";q=1, ,", LangFI},
+	}
+	for _, tt := range tests {
+		if got := ParseLang(tt.give); got != tt.want {
+			t.Errorf("ParseLang(%q) = %q; want %q", tt.give, got, tt.want)
 		}
 	}
 }

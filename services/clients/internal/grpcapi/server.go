@@ -44,6 +44,18 @@ func purpose(ctx context.Context) string {
 	return ""
 }
 
+// readerLang is the language the caller reads in: Accept-Language straight
+// over gRPC, or as the gateway forwards the REST header; default Finnish.
+func readerLang(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, k := range []string{"accept-language", "grpcgateway-accept-language"} {
+		if v := md.Get(k); len(v) > 0 {
+			return client.ParseLang(v[0])
+		}
+	}
+	return client.LangFI
+}
+
 // clientID parses `clients/{client}` (field names the request field for errors).
 func clientID(name, field string) (string, error) {
 	id, ok := strings.CutPrefix(name, "clients/")
@@ -335,13 +347,14 @@ func (s *Server) ListTimelineEvents(ctx context.Context, req *clientsv1.ListTime
 		return nil, s.toStatus(ctx, req.GetParent(), err)
 	}
 	resp := &clientsv1.ListTimelineEventsResponse{NextPageToken: nextToken(next, req.GetParent())}
+	lang := readerLang(ctx)
 	for _, e := range entries {
 		resp.TimelineEvents = append(resp.TimelineEvents, &clientsv1.TimelineEvent{
 			Name:      req.GetParent() + "/timelineEvents/" + e.ID,
 			Type:      e.Type,
 			Source:    e.Source,
 			Subject:   e.Subject,
-			Summary:   e.Summary,
+			Summary:   client.Summarize(e.Type, lang),
 			ActorRole: e.ActorRole,
 			EventTime: timestamppb.New(e.Time),
 		})

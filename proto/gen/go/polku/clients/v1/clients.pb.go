@@ -1094,7 +1094,9 @@ type TimelineEvent struct {
 	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
 	// The resource the event is about.
 	Subject string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
-	// What happened, in plain words (no personal data).
+	// What happened, in plain words (no personal data), in the caller's
+	// language: the first of fi, sv or en in Accept-Language, else fi. Made
+	// from `type` when read, so older events read in every language too.
 	Summary string `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
 	// Role of who acted.
 	ActorRole string `protobuf:"bytes,6,opt,name=actor_role,json=actorRole,proto3" json:"actor_role,omitempty"`
