@@ -62,7 +62,18 @@ type Common struct {
 	// EventsRetention is how long acknowledged events stay in a service's
 	// stream before TrimEvents removes them (0 = keep them all).
 	EventsRetention time.Duration
+	// TokenCacheTTL is how long a verified bearer token is remembered
+	// (auth.CachedVerifier; 0 = verify every call).
+	TokenCacheTTL time.Duration
 }
+
+// DefaultTokenCacheTTL: a minute saves the signature check on all but the
+// first call of a user's burst, and bounds how long a withdrawn signing key
+// still works.
+const DefaultTokenCacheTTL = time.Minute
+
+// tokenCacheSize bounds the verified-token cache (~200 bytes an entry).
+const tokenCacheSize = 10_000
 
 // DefaultEventsRetention keeps a week of events: room to replay into a new
 // consumer or to look into an incident, while the streams stop growing.
@@ -88,11 +99,15 @@ func LoadCommon(e *config.Env) Common {
 		MetricsAddr:                e.String("POLKU_METRICS_ADDR", ""),
 		ShutdownDrain:              e.Duration("POLKU_SHUTDOWN_DRAIN", 5*time.Second),
 		EventsRetention:            e.Duration("POLKU_EVENTS_RETENTION", DefaultEventsRetention),
+		TokenCacheTTL:              e.Duration("POLKU_TOKEN_CACHE_TTL", DefaultTokenCacheTTL),
 	}
 	for _, a := range strings.Split(e.String("POLKU_REDIS_ADDRS", "127.0.0.1:6379"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			c.RedisAddrs = append(c.RedisAddrs, a)
 		}
+	}
+	if c.TokenCacheTTL < 0 {
+		e.Fail(fmt.Errorf("POLKU_TOKEN_CACHE_TTL: %s must not be negative (0 turns the cache off)", c.TokenCacheTTL))
 	}
 	if c.EventsRetention < 0 {
 		e.Fail(fmt.Errorf("POLKU_EVENTS_RETENTION: %s must not be negative (0 keeps every event)", c.EventsRetention))
@@ -177,8 +192,16 @@ const DefaultProviderTokenIssuer = "polku-catalogue"
 
 // NewVerifier builds the token verifier the configuration names: the region's
 // identity provider, plus the catalogue's provider-token issuer when its public
-// key is configured.
+// key is configured, behind a cache of verified tokens (POLKU_TOKEN_CACHE_TTL).
 func NewVerifier(ctx context.Context, c Common) (auth.TokenVerifier, error) {
+	v, err := issuerVerifier(ctx, c)
+	if err != nil || c.TokenCacheTTL <= 0 {
+		return v, err
+	}
+	return auth.NewCachedVerifier(v, tokenCacheSize, c.TokenCacheTTL), nil
+}
+
+func issuerVerifier(ctx context.Context, c Common) (auth.TokenVerifier, error) {
 	idp, err := idpVerifier(ctx, c)
 	if err != nil || c.ProviderTokenPublicKeyFile == "" {
 		return idp, err

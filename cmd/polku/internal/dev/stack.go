@@ -117,10 +117,11 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev signing key: %w", err)
 	}
-	verifier, err := auth.NewVerifier(ctx, auth.Config{Issuer: auth.DevIssuerName, Audience: auth.DevAudience, PublicKeyPEM: issuer.PublicKeyPEM()})
+	es256, err := auth.NewVerifier(ctx, auth.Config{Issuer: auth.DevIssuerName, Audience: auth.DevAudience, PublicKeyPEM: issuer.PublicKeyPEM()})
 	if err != nil {
 		return nil, err
 	}
+	verifier := auth.NewCachedVerifier(es256, 10_000, boot.DefaultTokenCacheTTL)
 	picKey, err := devPICKey(o.DataDir)
 	if err != nil {
 		return nil, err
