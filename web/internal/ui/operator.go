@@ -1,0 +1,241 @@
+package ui
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
+	"github.com/polku-hb/polku/web/internal/session"
+)
+
+// operatorHome is the catalogue operator's queue: registrations waiting for
+// verification, offerings waiting for review (new ones and edits of published
+// ones, price changes included), and every provider for the way in to one.
+func (a *app) operatorHome(rq *request) error {
+	ctx := rq.r.Context()
+	var pending, all cataloguev1.ListProvidersResponse
+	if err := rq.edge.Get(ctx, "providers", url.Values{"filter": {"state = PENDING_VERIFICATION"}, "order_by": {"create_time desc"}}, &pending); err != nil {
+		return err
+	}
+	if err := rq.edge.Get(ctx, "providers", url.Values{"page_size": {"500"}}, &all); err != nil {
+		return err
+	}
+	var review cataloguev1.ListOfferingsResponse
+	if err := rq.edge.Get(ctx, "providers/-/offerings", url.Values{"filter": {"state = PENDING_REVIEW"}, "page_size": {"200"}}, &review); err != nil {
+		return err
+	}
+	return a.render(rq, "catalogue_operator", rq.lang.T("catalogue.op.title"), map[string]any{
+		"Pending": pending.GetProviders(), "Providers": all.GetProviders(), "Review": reviewRows(review.GetOfferings(), all.GetProviders()),
+		"RequestID": session.RandomToken(),
+	})
+}
+
+// reviewRow is an offering in the review queue with its provider's name.
+type reviewRow struct {
+	O                    *cataloguev1.Offering
+	ProviderID, Provider string
+}
+
+func reviewRows(offs []*cataloguev1.Offering, provs []*cataloguev1.Provider) []reviewRow {
+	names := map[string]string{}
+	for _, p := range provs {
+		names[p.GetName()] = p.GetDisplayName()
+	}
+	rows := make([]reviewRow, 0, len(offs))
+	for _, o := range offs {
+		p := providerOf(o.GetName())
+		rows = append(rows, reviewRow{O: o, ProviderID: lastSegment(p), Provider: names[p]})
+	}
+	return rows
+}
+
+// providerOf is "providers/{p}" of an offering's name.
+func providerOf(name string) string {
+	parts := strings.SplitN(name, "/", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[0] + "/" + parts[1]
+}
+
+// operatorProvider is one provider for the operator: its data and state with
+// verify / reject / suspend, its offerings, its API credentials and its
+// change log.
+func (a *app) operatorProvider(rq *request) error {
+	id, err := pathID(rq, "id")
+	if err != nil {
+		return err
+	}
+	return a.renderOperatorProvider(rq, "providers/"+id, nil)
+}
+
+// renderOperatorProvider renders the provider page; issued is a credential
+// just created, whose secret is shown this once.
+func (a *app) renderOperatorProvider(rq *request, name string, issued *cataloguev1.ProviderCredential) error {
+	ctx := rq.r.Context()
+	var p cataloguev1.Provider
+	if err := rq.edge.Get(ctx, name, nil, &p); err != nil {
+		return err
+	}
+	var offs cataloguev1.ListOfferingsResponse
+	if err := rq.edge.Get(ctx, name+"/offerings", nil, &offs); err != nil {
+		return err
+	}
+	var creds cataloguev1.ListProviderCredentialsResponse
+	if err := rq.edge.Get(ctx, name+"/credentials", nil, &creds); err != nil {
+		return err
+	}
+	var log cataloguev1.ListChangeLogEntriesResponse
+	if err := rq.edge.Get(ctx, name+"/changeLogEntries", url.Values{"page_size": {"30"}}, &log); err != nil {
+		return err
+	}
+	return a.render(rq, "catalogue_operator_provider", p.GetDisplayName(), map[string]any{
+		"Provider": &p, "Offerings": offs.GetOfferings(), "Credentials": creds.GetProviderCredentials(),
+		"Log": log.GetChangeLogEntries(), "Issued": issued, "RequestID": session.RandomToken(),
+	})
+}
+
+// operatorProviderVerb is verify / reject / suspend of a provider; reject
+// and suspend need a reason, which the provider is shown.
+func (a *app) operatorProviderVerb(rq *request) error {
+	id, err := pathID(rq, "id")
+	if err != nil {
+		return err
+	}
+	f := rq.r.PostForm
+	name := "providers/" + id
+	body := map[string]any{"etag": f.Get("etag"), "request_id": f.Get("request_id")}
+	verb := rq.r.PathValue("verb")
+	switch verb {
+	case "verify":
+	case "reject", "suspend":
+		reason := strings.TrimSpace(f.Get("reason"))
+		if reason == "" {
+			return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("catalogue.err.reason"))
+		}
+		body["reason"] = reason
+	default:
+		return fmt.Errorf("%w: unknown action", errBadInput)
+	}
+	if err := rq.edge.Post(rq.r.Context(), name+":"+verb, nil, body, nil); err != nil {
+		return err
+	}
+	return redirect(rq, localPath(backOr(f.Get("back"), "/operator/providers/"+id)), "ok.catalogue.provider."+verb)
+}
+
+// backOr is the form's way back when it names one, else def.
+func backOr(back, def string) string {
+	if back == "" {
+		return def
+	}
+	return back
+}
+
+// operatorIssueCredential issues an API credential for the provider's own
+// system and shows its secret on the page this once: it is not stored here,
+// not logged and not put in any URL.
+func (a *app) operatorIssueCredential(rq *request) error {
+	id, err := pathID(rq, "id")
+	if err != nil {
+		return err
+	}
+	label := strings.TrimSpace(rq.r.PostFormValue("display_name"))
+	if label == "" {
+		return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("catalogue.err.credential"))
+	}
+	name := "providers/" + id
+	var c cataloguev1.ProviderCredential
+	q := url.Values{"request_id": {rq.r.PostFormValue("request_id")}}
+	if err := rq.edge.Post(rq.r.Context(), name+"/credentials", q, map[string]any{"display_name": label}, &c); err != nil {
+		return err
+	}
+	return a.renderOperatorProvider(rq, name, &c)
+}
+
+// operatorRevokeCredential revokes one credential: new token exchanges stop
+// at once.
+func (a *app) operatorRevokeCredential(rq *request) error {
+	id, err := pathID(rq, "id")
+	if err != nil {
+		return err
+	}
+	cred, err := pathID(rq, "cred")
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"reason": strings.TrimSpace(rq.r.PostFormValue("reason")), "request_id": rq.r.PostFormValue("request_id")}
+	if err := rq.edge.Post(rq.r.Context(), "providers/"+id+"/credentials/"+cred+":revoke", nil, body, nil); err != nil {
+		return err
+	}
+	return redirect(rq, "/operator/providers/"+id, "ok.catalogue.credential.revoked")
+}
+
+// operatorOffering is one offering under review: the working copy the
+// provider submitted next to the prices in force, with publish and reject.
+func (a *app) operatorOffering(rq *request) error {
+	ctx := rq.r.Context()
+	name, err := operatorOfferingName(rq)
+	if err != nil {
+		return err
+	}
+	var o cataloguev1.Offering
+	if err := rq.edge.Get(ctx, name, nil, &o); err != nil {
+		return err
+	}
+	var p cataloguev1.Provider
+	if err := rq.edge.Get(ctx, providerOf(name), nil, &p); err != nil {
+		return err
+	}
+	var inForce cataloguev1.PriceVersion
+	if v := o.GetCurrentPriceVersion(); v != "" {
+		if err := rq.edge.Get(ctx, v, nil, &inForce); err != nil {
+			return err
+		}
+	}
+	return a.render(rq, "catalogue_operator_offering", localized(rq.lang, o.GetTitle()), map[string]any{
+		"Offering": &o, "Provider": &p, "InForce": inForce.GetPriceOptions(), "RequestID": session.RandomToken(),
+	})
+}
+
+func operatorOfferingName(rq *request) (string, error) {
+	p, err := pathID(rq, "provider")
+	if err != nil {
+		return "", err
+	}
+	o, err := pathID(rq, "id")
+	if err != nil {
+		return "", err
+	}
+	return "providers/" + p + "/offerings/" + o, nil
+}
+
+// operatorOfferingVerb publishes or rejects (with what to fix) an offering
+// in review, or withdraws a published one.
+func (a *app) operatorOfferingVerb(rq *request) error {
+	name, err := operatorOfferingName(rq)
+	if err != nil {
+		return err
+	}
+	f := rq.r.PostForm
+	// The etag of the reviewed page: what is published is exactly what was read.
+	body := map[string]any{"etag": f.Get("etag"), "request_id": f.Get("request_id")}
+	verb := rq.r.PathValue("verb")
+	switch verb {
+	case "publish":
+	case "reject":
+		reason := strings.TrimSpace(f.Get("reason"))
+		if reason == "" {
+			return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("catalogue.err.reason"))
+		}
+		body["reason"] = reason
+	case "withdraw":
+		body["reason"] = strings.TrimSpace(f.Get("reason"))
+	default:
+		return fmt.Errorf("%w: unknown action", errBadInput)
+	}
+	if err := rq.edge.Post(rq.r.Context(), name+":"+verb, nil, body, nil); err != nil {
+		return err
+	}
+	return redirect(rq, "/operator", "ok.catalogue.offering."+verb)
+}
