@@ -15,7 +15,7 @@ import (
 func (a *app) operatorHome(rq *request) error {
 	ctx := rq.r.Context()
 	var pending, all cataloguev1.ListProvidersResponse
-	if err := rq.edge.Get(ctx, "providers", url.Values{"filter": {"state = PENDING_VERIFICATION"}, "order_by": {"create_time desc"}}, &pending); err != nil {
+	if err := rq.edge.Get(ctx, "providers", url.Values{"filter": {"state = PENDING_VERIFICATION"}}, &pending); err != nil {
 		return err
 	}
 	if err := rq.edge.Get(ctx, "providers", url.Values{"page_size": {"500"}}, &all); err != nil {
