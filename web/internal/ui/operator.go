@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
@@ -90,8 +91,12 @@ func (a *app) renderOperatorProvider(rq *request, name string, issued *catalogue
 	if err := rq.edge.Get(ctx, name+"/changeLogEntries", url.Values{"page_size": {"30"}}, &log); err != nil {
 		return err
 	}
+	titles := map[string]string{} // the change log names offerings by resource name
+	for _, o := range offs.GetOfferings() {
+		titles[o.GetName()] = localized(rq.lang, o.GetTitle())
+	}
 	return a.render(rq, "catalogue_operator_provider", p.GetDisplayName(), map[string]any{
-		"Provider": &p, "Offerings": offs.GetOfferings(), "Credentials": creds.GetProviderCredentials(),
+		"Provider": &p, "Offerings": offs.GetOfferings(), "Credentials": creds.GetProviderCredentials(), "Titles": titles,
 		"Log": log.GetChangeLogEntries(), "Issued": issued, "RequestID": session.RandomToken(),
 	})
 }
@@ -238,4 +243,67 @@ func (a *app) operatorOfferingVerb(rq *request) error {
 		return err
 	}
 	return redirect(rq, "/operator", "ok.catalogue.offering."+verb)
+}
+
+// capRow is one price cap as the settings form shows it.
+type capRow struct{ Category, Unit, Max string }
+
+// operatorSettings shows a region's catalogue settings: how long an offering
+// stays fresh without confirmation and the price caps per category and unit.
+// The region is the operator's own, or the one asked for.
+func (a *app) operatorSettings(rq *request) error {
+	region := strings.TrimSpace(rq.r.URL.Query().Get("region"))
+	if region == "" {
+		region = rq.s.Region
+	}
+	data := map[string]any{"Region": region, "Categories": enumNames(cataloguev1.Category_name), "Units": enumNames(cataloguev1.PriceUnit_name)}
+	if region == "" {
+		return a.render(rq, "catalogue_operator_settings", rq.lang.T("catalogue.set.title"), data)
+	}
+	if !idRE.MatchString(region) {
+		return fmt.Errorf("%w: region", errBadInput)
+	}
+	var st cataloguev1.CatalogueSettings
+	if err := rq.edge.Get(rq.r.Context(), "regions/"+region+"/catalogueSettings", nil, &st); err != nil {
+		return err
+	}
+	var rows []capRow
+	for _, c := range st.GetPriceCaps() {
+		rows = append(rows, capRow{Category: c.GetCategory().String(), Unit: c.GetUnit().String(), Max: centsInput(c.GetMaxAmountCents())})
+	}
+	data["Settings"], data["Caps"] = &st, append(rows, capRow{}, capRow{})
+	data["Days"] = int(st.GetFreshnessPeriod().AsDuration().Hours() / 24)
+	return a.render(rq, "catalogue_operator_settings", rq.lang.T("catalogue.set.title"), data)
+}
+
+// operatorSaveSettings saves the freshness period and the price caps; a cap
+// row without an amount is left out (that is how a cap is removed).
+func (a *app) operatorSaveSettings(rq *request) error {
+	f := rq.r.PostForm
+	region := f.Get("region")
+	if !idRE.MatchString(region) {
+		return fmt.Errorf("%w: region", errBadInput)
+	}
+	days, err := strconv.Atoi(strings.TrimSpace(f.Get("days")))
+	if err != nil || days < 1 || days > 5*365 {
+		return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("catalogue.err.days"))
+	}
+	var caps []map[string]any
+	cats, units, maxes := f["cap_category"], f["cap_unit"], f["cap_max"]
+	for i := range maxes {
+		if strings.TrimSpace(maxes[i]) == "" {
+			continue
+		}
+		cents, err := parseEuros(maxes[i])
+		if err != nil || i >= len(cats) || i >= len(units) || cataloguev1.Category_value[cats[i]] == 0 || cataloguev1.PriceUnit_value[units[i]] == 0 {
+			return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("catalogue.err.cap", i+1))
+		}
+		caps = append(caps, map[string]any{"category": cats[i], "unit": units[i], "max_amount_cents": strconv.FormatInt(cents, 10)})
+	}
+	name := "regions/" + region + "/catalogueSettings"
+	body := map[string]any{"name": name, "etag": f.Get("etag"), "freshness_period": strconv.Itoa(days*24*3600) + "s", "price_caps": caps}
+	if err := rq.edge.Patch(rq.r.Context(), name, url.Values{"update_mask": {"freshness_period,price_caps"}}, body, nil); err != nil {
+		return err
+	}
+	return redirect(rq, "/operator/settings?region="+url.QueryEscape(region), "ok.catalogue.settings")
 }

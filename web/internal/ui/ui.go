@@ -130,6 +130,8 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("POST /operator/providers/{id}/{verb}", a.role(a.operatorProviderVerb, "OPERATOR"))
 	mux.Handle("POST /operator/providers/{id}/credentials", a.role(a.operatorIssueCredential, "OPERATOR"))
 	mux.Handle("POST /operator/providers/{id}/credentials/{cred}/revoke", a.role(a.operatorRevokeCredential, "OPERATOR"))
+	mux.Handle("GET /operator/settings", a.role(a.operatorSettings, "OPERATOR"))
+	mux.Handle("POST /operator/settings", a.role(a.operatorSaveSettings, "OPERATOR"))
 	mux.Handle("GET /operator/offerings/{provider}/{id}", a.role(a.operatorOffering, "OPERATOR"))
 	mux.Handle("POST /operator/offerings/{provider}/{id}/{verb}", a.role(a.operatorOfferingVerb, "OPERATOR"))
 

@@ -15,7 +15,7 @@ import (
 // it for review; Olli finds it in the operator's queue, reviews it and
 // publishes it, and a worker's search then finds it. The offering form, the
 // operator's queue, the review page, the operator's provider page and the
-// provider's credentials page are screenshotted and checked with axe-core.
+// provider's credentials page and the region's settings are screenshotted and checked with axe-core.
 func TestBrowserCatalogueProviderCreatesOperatorPublishes(t *testing.T) {
 	exe := chromium(t)
 	shots := screenshotDir(t)
@@ -88,6 +88,8 @@ func TestBrowserCatalogueProviderCreatesOperatorPublishes(t *testing.T) {
 	}
 	do("provider page", chromedp.Navigate(base+"/operator/providers/"+demo.Providers["neurocoach"]), chromedp.WaitVisible(chromedp.CSS(`#h-log`)))
 	checkPage(t, bctx, shots, "catalogue-06-operator-provider")
+	do("settings page", chromedp.Navigate(base+"/operator/settings?region="+DemoRegion), chromedp.WaitVisible(chromedp.CSS(`#days`)))
+	checkPage(t, bctx, shots, "catalogue-07-operator-settings")
 
 	// The other languages of the form render without missing texts.
 	for _, lang := range []string{"sv", "en"} {

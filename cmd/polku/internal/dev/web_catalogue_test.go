@@ -227,6 +227,26 @@ func TestWebCatalogueReviewRejectAndPriceChange(t *testing.T) {
 		t.Error("the provider does not see the reviewer's reason")
 	}
 
+	// A price cap set on the region's settings page flags the draft's 45,50 €
+	// session, and the region's existing cap (90 €/hour, family) is kept.
+	settings := olli.get("/operator/settings?region="+DemoRegion, http.StatusOK)
+	caps := regexp.MustCompile(`data-cap="([^"]*)"`).FindAllStringSubmatch(settings, -1)
+	if len(caps) < 2 || caps[0][1] != "CATEGORY_FAMILY_AND_PARENTING/PRICE_UNIT_HOUR" {
+		t.Fatalf("settings page rows = %v; want the demo cap first, then blank rows", caps)
+	}
+	olli.post("/operator/settings", settings, url.Values{"region": {DemoRegion}, "days": {"90"},
+		"etag":         {formEtag(t, settings, "/operator/settings")},
+		"cap_category": {"CATEGORY_FAMILY_AND_PARENTING", "CATEGORY_PEER_SUPPORT", ""},
+		"cap_unit":     {"PRICE_UNIT_HOUR", "PRICE_UNIT_SESSION", ""}, "cap_max": {"90,00", "40", ""}})
+	st := api.get("regions/" + DemoRegion + "/catalogueSettings")
+	if fmt.Sprint(st["price_caps"]) != "[map[category:CATEGORY_FAMILY_AND_PARENTING max_amount_cents:9000 unit:PRICE_UNIT_HOUR] map[category:CATEGORY_PEER_SUPPORT max_amount_cents:4000 unit:PRICE_UNIT_SESSION]]" ||
+		st["freshness_period"] != "7776000s" {
+		t.Fatalf("settings after saving = %v", st)
+	}
+	if page := coach.get("/provider/offerings/"+id, http.StatusOK); !strings.Contains(page, "ylittää alueen hintakaton") {
+		t.Error("the provider's offering is not flagged above the new cap")
+	}
+
 	// The coach's published coaching offering: a new hourly price goes to review.
 	var coaching string
 	for _, o := range api.get("providers/" + coachID + "/offerings")["offerings"].([]any) {
