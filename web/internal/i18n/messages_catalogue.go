@@ -165,6 +165,7 @@ var catalogueMessages = map[string][3]string{
 	"catalogue.cred.name":           {"Järjestelmä", "System", "System"},
 	"catalogue.cred.issue":          {"Myönnä tunnus", "Utfärda nyckel", "Issue a credential"},
 	"catalogue.cred.issued":         {"Tunnus myönnettiin. Kopioi salainen avain nyt ja toimita se turvallisesti: sitä ei näytetä enää.", "Nyckeln utfärdades. Kopiera hemligheten nu och leverera den säkert: den visas inte igen.", "The credential was issued. Copy the secret now and hand it over safely: it is not shown again."},
+	"catalogue.cred.nosecret":       {"Tunnus oli jo myönnetty tällä lomakkeella, eikä salaista avainta näytetä uudelleen. Jos avain ei tallentunut, peru tunnus ja myönnä uusi.", "Nyckeln var redan utfärdad med detta formulär och hemligheten visas inte igen. Om den inte sparades, återkalla nyckeln och utfärda en ny.", "This form had already issued the credential, and the secret is not shown again. If it was not saved, revoke the credential and issue a new one."},
 	"catalogue.cred.issued.at":      {"Myönnetty", "Utfärdad", "Issued"},
 	"catalogue.cred.expires":        {"Voimassa asti", "Giltig till", "Expires"},
 	"catalogue.cred.revoke":         {"Peru", "Återkalla", "Revoke"},

@@ -14,8 +14,8 @@ import (
 // In headless Chromium: the coach writes a new offering in the form and sends
 // it for review; Olli finds it in the operator's queue, reviews it and
 // publishes it, and a worker's search then finds it. The offering form, the
-// operator's queue, the review page, the operator's provider page and the
-// provider's credentials page and the region's settings are screenshotted and checked with axe-core.
+// provider's credentials page, the operator's queue, review page, provider
+// page and region settings are screenshotted and checked with axe-core.
 func TestBrowserCatalogueProviderCreatesOperatorPublishes(t *testing.T) {
 	exe := chromium(t)
 	shots := screenshotDir(t)

@@ -203,7 +203,8 @@ func TestWebCatalogueOfferingLifecycle(t *testing.T) {
 // The operator sends an offering back with a reason, which the provider then
 // sees; a price change of a published offering waits in the same queue with
 // the price in force next to the proposed one, and publishing it makes a new
-// price version.
+// price version. The operator's price caps flag a draft, and the operator
+// withdraws a published offering.
 func TestWebCatalogueReviewRejectAndPriceChange(t *testing.T) {
 	s, demo, base := startWebStack(t)
 	api := newCatalogueAPI(t, s)
@@ -279,6 +280,14 @@ func TestWebCatalogueReviewRejectAndPriceChange(t *testing.T) {
 	pv := api.get(got["current_price_version"].(string))
 	if fmt.Sprint(pv["price_options"]) == "" || !strings.Contains(fmt.Sprint(pv["price_options"]), "amount_cents:9950") {
 		t.Errorf("the new price version holds %v, want 99,50 for the hour", pv["price_options"])
+	}
+
+	// The operator can also take a published offering out of use.
+	review = olli.get("/operator/offerings/"+coachID+"/"+cid, http.StatusOK)
+	withdrawAt := "/operator/offerings/" + coachID + "/" + cid + "/withdraw"
+	olli.post(withdrawAt, review, url.Values{"etag": {formEtag(t, review, withdrawAt)}, "reason": {"Palveluntuottajan pyynnöstä"}})
+	if got := api.get(coaching); got["state"] != "WITHDRAWN" {
+		t.Errorf("after the operator's withdrawal: %v", got["state"])
 	}
 }
 
