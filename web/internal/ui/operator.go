@@ -22,14 +22,19 @@ func (a *app) operatorHome(rq *request) error {
 	if err := rq.edge.Get(ctx, "providers", url.Values{"page_size": {"500"}}, &all); err != nil {
 		return err
 	}
-	var review cataloguev1.ListOfferingsResponse
-	if err := rq.edge.Get(ctx, "providers/-/offerings", url.Values{"filter": {"state = PENDING_REVIEW"}, "page_size": {"200"}}, &review); err != nil {
-		return err
+	// The review queue, then what needs a look although nobody asked: live
+	// offerings not confirmed for too long, and prices above a region's cap.
+	lists := map[string]string{"Review": "state = PENDING_REVIEW", "Stale": "stale = true", "Capped": "price_capped = true"}
+	data := map[string]any{"Pending": pending.GetProviders(), "Providers": all.GetProviders(), "RequestID": session.RandomToken(),
+		"Flagged": []string{"Stale", "Capped"}}
+	for key, filter := range lists {
+		var offs cataloguev1.ListOfferingsResponse
+		if err := rq.edge.Get(ctx, "providers/-/offerings", url.Values{"filter": {filter}, "page_size": {"200"}}, &offs); err != nil {
+			return err
+		}
+		data[key] = reviewRows(offs.GetOfferings(), all.GetProviders())
 	}
-	return a.render(rq, "catalogue_operator", rq.lang.T("catalogue.op.title"), map[string]any{
-		"Pending": pending.GetProviders(), "Providers": all.GetProviders(), "Review": reviewRows(review.GetOfferings(), all.GetProviders()),
-		"RequestID": session.RandomToken(),
-	})
+	return a.render(rq, "catalogue_operator", rq.lang.T("catalogue.op.title"), data)
 }
 
 // reviewRow is an offering in the review queue with its provider's name.

@@ -247,6 +247,11 @@ func TestWebCatalogueReviewRejectAndPriceChange(t *testing.T) {
 	if page := coach.get("/provider/offerings/"+id, http.StatusOK); !strings.Contains(page, "ylittää alueen hintakaton") {
 		t.Error("the provider's offering is not flagged above the new cap")
 	}
+	// The coach's published coaching offering (95 €/hour, family) is above the
+	// kept cap: it is on the operator's price-capped list.
+	if !regexp.MustCompile(`(?s)id="h-Capped".*data-flagged="providers/` + coachID + `/offerings/`).MatchString(olli.get("/operator", http.StatusOK)) {
+		t.Error("the operator's price-capped list does not list the coach's offering")
+	}
 
 	// The coach's published coaching offering: a new hourly price goes to review.
 	var coaching string
