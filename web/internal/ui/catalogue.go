@@ -40,7 +40,7 @@ func offeringFormData(f offeringForm, o *cataloguev1.Offering, action, errMsg st
 		"Form": f, "Offering": o, "Action": action, "Err": errMsg, "RequestID": session.RandomToken(),
 		"Categories": enumNames(cataloguev1.Category_name), "Modes": enumNames(cataloguev1.DeliveryMode_name),
 		"Groups": enumNames(clientsv1.TargetGroup_name), "Capacities": []string{"CAPACITY_YES", "CAPACITY_WAITLIST", "CAPACITY_NO"},
-		"Bands": enumNames(cataloguev1.WaitingBand_name), "Units": enumNames(cataloguev1.PriceUnit_name),
+		"Bands": enumNames(cataloguev1.WaitingBand_name), "Units": enumNames(cataloguev1.PriceUnit_name), "Notes": noteFields,
 	}
 }
 

@@ -26,6 +26,31 @@ type offeringForm struct {
 	Website                   string
 	QuoteRequired             bool
 	Prices                    []priceRow
+	Notes                     map[string]ltext // by noteFields
+}
+
+// ltext is a catalogue text in the three languages, as typed.
+type ltext struct{ Fi, Sv, En string }
+
+func ltextOf(t *cataloguev1.LocalizedText) ltext { return ltext{t.GetFi(), t.GetSv(), t.GetEn()} }
+
+// proto is the API's text, nil when every language is empty.
+func (t ltext) proto() *cataloguev1.LocalizedText {
+	if t == (ltext{}) {
+		return nil
+	}
+	return &cataloguev1.LocalizedText{Fi: t.Fi, Sv: t.Sv, En: t.En}
+}
+
+// noteFields are the offering's optional texts, by their API field names
+// (also the form's field names with _fi, _sv, _en).
+var noteFields = []string{"eligibility_notes", "access_instructions", "accessibility_notes"}
+
+// notes points at an offering's optional texts by field name.
+func notes(o *cataloguev1.Offering) map[string]**cataloguev1.LocalizedText {
+	return map[string]**cataloguev1.LocalizedText{
+		"eligibility_notes": &o.EligibilityNotes, "access_instructions": &o.AccessInstructions, "accessibility_notes": &o.AccessibilityNotes,
+	}
 }
 
 // priceRow is one price option; ID is kept across edits (plans pin it).
@@ -37,7 +62,7 @@ type priceRow struct {
 const blankPriceRows = 2
 
 func newOfferingForm() offeringForm {
-	f := offeringForm{Capacity: "CAPACITY_YES", Modes: map[string]bool{}, Groups: map[string]bool{}, Langs: "fi"}
+	f := offeringForm{Capacity: "CAPACITY_YES", Modes: map[string]bool{}, Groups: map[string]bool{}, Langs: "fi", Notes: map[string]ltext{}}
 	return f.withBlankRows()
 }
 
@@ -56,7 +81,10 @@ func formOf(o *cataloguev1.Offering) offeringForm {
 		Category: o.GetCategory().String(), Modes: map[string]bool{}, Groups: map[string]bool{},
 		Areas: strings.Join(o.GetServiceAreas(), ", "), Langs: strings.Join(o.GetLanguages(), ", "),
 		Capacity: o.GetCapacity().String(), Band: o.GetWaitingBand().String(), Website: o.GetWebsiteUri(),
-		QuoteRequired: o.GetQuoteRequired(),
+		QuoteRequired: o.GetQuoteRequired(), Notes: map[string]ltext{},
+	}
+	for k, p := range notes(o) {
+		f.Notes[k] = ltextOf(*p)
 	}
 	for _, m := range o.GetDeliveryModes() {
 		f.Modes[m.String()] = true
@@ -89,7 +117,10 @@ func readOfferingForm(v url.Values) offeringForm {
 		DescFi: t("desc_fi"), DescSv: t("desc_sv"), DescEn: t("desc_en"),
 		Category: t("category"), Modes: map[string]bool{}, Groups: map[string]bool{},
 		Areas: t("service_areas"), Langs: t("languages"), Capacity: t("capacity"), Band: t("waiting_band"),
-		Website: t("website_uri"), QuoteRequired: v.Get("quote_required") == "on",
+		Website: t("website_uri"), QuoteRequired: v.Get("quote_required") == "on", Notes: map[string]ltext{},
+	}
+	for _, k := range noteFields {
+		f.Notes[k] = ltext{t(k + "_fi"), t(k + "_sv"), t(k + "_en")}
 	}
 	for _, m := range v["delivery_modes"] {
 		f.Modes[m] = true
@@ -129,6 +160,9 @@ func (f offeringForm) offering(l i18n.Lang) (*cataloguev1.Offering, error) {
 		Category:    cataloguev1.Category(cataloguev1.Category_value[f.Category]),
 		Capacity:    cataloguev1.Capacity(cataloguev1.Capacity_value[f.Capacity]), WaitingBand: cataloguev1.WaitingBand(cataloguev1.WaitingBand_value[f.Band]),
 		ServiceAreas: splitList(f.Areas), Languages: splitList(f.Langs), WebsiteUri: f.Website, QuoteRequired: f.QuoteRequired,
+	}
+	for k, p := range notes(o) {
+		*p = f.Notes[k].proto()
 	}
 	if o.Category == 0 {
 		problems = append(problems, l.T("catalogue.err.category"))
@@ -236,6 +270,10 @@ func changedPaths(old, new *cataloguev1.Offering) []string {
 	add("delivery_modes", fmt.Sprint(old.GetDeliveryModes()) == fmt.Sprint(new.GetDeliveryModes()))
 	add("service_areas", fmt.Sprint(old.GetServiceAreas()) == fmt.Sprint(new.GetServiceAreas()))
 	add("languages", fmt.Sprint(old.GetLanguages()) == fmt.Sprint(new.GetLanguages()))
+	oldNotes, newNotes := notes(old), notes(new)
+	for _, k := range noteFields {
+		add(k, ltextOf(*oldNotes[k]) == ltextOf(*newNotes[k]))
+	}
 	add("website_uri", old.GetWebsiteUri() == new.GetWebsiteUri())
 	add("capacity", old.GetCapacity() == new.GetCapacity())
 	add("waiting_band", old.GetWaitingBand() == new.GetWaitingBand())

@@ -66,7 +66,8 @@ func TestOfferingFormChangedPaths(t *testing.T) {
 	cur := &cataloguev1.Offering{
 		Title: &cataloguev1.LocalizedText{Fi: "Ryhmä", Sv: "Grupp"}, Description: &cataloguev1.LocalizedText{Fi: "Kuvaus"},
 		Category: cataloguev1.Category_CATEGORY_PEER_SUPPORT, DeliveryModes: []cataloguev1.DeliveryMode{cataloguev1.DeliveryMode_DELIVERY_MODE_GROUP},
-		ServiceAreas: []string{"837"}, Languages: []string{"fi"}, Capacity: cataloguev1.Capacity_CAPACITY_YES,
+		AccessInstructions: &cataloguev1.LocalizedText{Fi: "Soita ensin", Sv: "Ring först"},
+		ServiceAreas:       []string{"837"}, Languages: []string{"fi"}, Capacity: cataloguev1.Capacity_CAPACITY_YES,
 		PriceOptions: []*cataloguev1.PriceOption{{Id: "session", Unit: cataloguev1.PriceUnit_PRICE_UNIT_SESSION, AmountCents: 4550,
 			Label: &cataloguev1.LocalizedText{Fi: "Kerta", En: "Session"}}},
 	}
@@ -81,6 +82,7 @@ func TestOfferingFormChangedPaths(t *testing.T) {
 			v.Set("waiting_band", "WAITING_BAND_UNDER_1_MONTH")
 		}, "[capacity waiting_band]"},
 		{"price", func(v url.Values) { v["price_amount"][0] = "50" }, "[price_options]"},
+		{"access instructions", func(v url.Values) { v.Set("access_instructions_en", "Call first") }, "[access_instructions]"},
 		{"title and areas", func(v url.Values) { v.Set("title_en", "Group"); v.Set("service_areas", "837, 536") }, "[title service_areas]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +110,11 @@ func formValues(f offeringForm) url.Values {
 		"waiting_band": {f.Band}, "website_uri": {f.Website}}
 	if f.Band == "WAITING_BAND_UNSPECIFIED" {
 		v.Set("waiting_band", "")
+	}
+	for k, n := range f.Notes {
+		v.Set(k+"_fi", n.Fi)
+		v.Set(k+"_sv", n.Sv)
+		v.Set(k+"_en", n.En)
 	}
 	for m := range f.Modes {
 		v.Add("delivery_modes", m)

@@ -81,7 +81,8 @@ func newOfferingForm(title string) url.Values {
 	return url.Values{
 		"title_fi": {title}, "title_sv": {"Familjegrupp"}, "desc_fi": {"Viikoittainen vertaisryhmä vanhemmille, " + title},
 		"category": {"CATEGORY_PEER_SUPPORT"}, "delivery_modes": {"DELIVERY_MODE_GROUP", "DELIVERY_MODE_REMOTE"},
-		"service_areas": {"837, 536"}, "languages": {"fi sv"}, "capacity": {"CAPACITY_YES"}, "request_id": {"t-" + title},
+		"access_instructions_fi": {"Ilmoittaudu ohjaajalle puhelimitse."},
+		"service_areas":          {"837, 536"}, "languages": {"fi sv"}, "capacity": {"CAPACITY_YES"}, "request_id": {"t-" + title},
 		"price_id": {"", ""}, "price_label": {"Ryhmäkerta 90 min", ""}, "price_unit": {"PRICE_UNIT_SESSION", "PRICE_UNIT_HOUR"},
 		"price_amount": {"45,50", ""}, "price_vat": {"", ""},
 	}
@@ -134,7 +135,7 @@ func TestWebCatalogueOfferingLifecycle(t *testing.T) {
 	p0 := prices[0].(map[string]any)
 	if got["state"] != "DRAFT" || got["title"].(map[string]any)["fi"] != "Iltaryhmä Zebrafinch" || got["title"].(map[string]any)["sv"] != "Familjegrupp" ||
 		got["category"] != "CATEGORY_PEER_SUPPORT" || fmt.Sprint(got["delivery_modes"]) != "[DELIVERY_MODE_REMOTE DELIVERY_MODE_GROUP]" ||
-		fmt.Sprint(got["service_areas"]) != "[837 536]" || fmt.Sprint(got["languages"]) != "[fi sv]" || len(prices) != 1 ||
+		fmt.Sprint(got["service_areas"]) != "[837 536]" || fmt.Sprint(got["access_instructions"]) != "map[fi:Ilmoittaudu ohjaajalle puhelimitse.]" || fmt.Sprint(got["languages"]) != "[fi sv]" || len(prices) != 1 ||
 		p0["id"] != "session" || p0["unit"] != "PRICE_UNIT_SESSION" || p0["amount_cents"] != "4550" {
 		t.Fatalf("created offering = %v", got)
 	}
