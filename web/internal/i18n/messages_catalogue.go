@@ -175,6 +175,8 @@ var catalogueMessages = map[string][3]string{
 	"catalogue.cred.nosecret":       {"Tunnus oli jo myönnetty tällä lomakkeella, eikä salaista avainta näytetä uudelleen. Jos avain ei tallentunut, peru tunnus ja myönnä uusi.", "Nyckeln var redan utfärdad med detta formulär och hemligheten visas inte igen. Om den inte sparades, återkalla nyckeln och utfärda en ny.", "This form had already issued the credential, and the secret is not shown again. If it was not saved, revoke the credential and issue a new one."},
 	"catalogue.cred.issued.at":      {"Myönnetty", "Utfärdad", "Issued"},
 	"catalogue.cred.expires":        {"Voimassa asti", "Giltig till", "Expires"},
+	"catalogue.cred.expires.opt":    {"Voimassa asti (vapaaehtoinen)", "Giltig till (frivilligt)", "Expires (optional)"},
+	"catalogue.err.expires":         {"voimassaolon päivämäärä on väärin.", "giltighetsdatumet är fel.", "the expiry date is wrong."},
 	"catalogue.cred.revoke":         {"Peru", "Återkalla", "Revoke"},
 }
 

@@ -11,14 +11,14 @@ import (
 	"github.com/polku-hb/polku/web/internal/session"
 )
 
-// idRE is what a resource id from a URL path may be before it is put into
+// catalogueIDRE is what a resource id from a URL path may be before it is put into
 // an edge path (no slashes, dots or escapes).
-var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var catalogueIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// pathID is the path value key as a resource id, or a bad-input error.
-func pathID(rq *request, key string) (string, error) {
+// cataloguePathID is the path value key as a resource id, or a bad-input error.
+func cataloguePathID(rq *request, key string) (string, error) {
 	id := rq.r.PathValue(key)
-	if !idRE.MatchString(id) {
+	if !catalogueIDRE.MatchString(id) {
 		return "", fmt.Errorf("%w: id", errBadInput)
 	}
 	return id, nil
@@ -27,7 +27,7 @@ func pathID(rq *request, key string) (string, error) {
 // ownOffering is the signed-in provider's offering named in the path: the
 // provider id comes from the session, never from the form.
 func ownOffering(rq *request) (string, error) {
-	id, err := pathID(rq, "id")
+	id, err := cataloguePathID(rq, "id")
 	if err != nil {
 		return "", err
 	}
@@ -84,10 +84,10 @@ func (a *app) offeringPage(rq *request) error {
 		return err
 	}
 	return a.render(rq, "catalogue_offering", localized(rq.lang, o.GetTitle()),
-		offeringFormData(formOf(&o), &o, "/provider/offerings/"+lastSegment(name), ""))
+		offeringFormData(offeringFormOf(&o), &o, "/provider/offerings/"+lastSegment(name), ""))
 }
 
-// offeringUpdate sends only the fields that changed (see changedPaths).
+// offeringUpdate sends only the fields that changed (see offeringChangedPaths).
 func (a *app) offeringUpdate(rq *request) error {
 	ctx := rq.r.Context()
 	name, err := ownOffering(rq)
@@ -105,7 +105,7 @@ func (a *app) offeringUpdate(rq *request) error {
 		return a.formAgain(rq, f, &cur, action, title, err)
 	}
 	keepLabels(cur.GetPriceOptions(), o.GetPriceOptions())
-	paths := changedPaths(&cur, o)
+	paths := offeringChangedPaths(&cur, o)
 	if len(paths) == 0 {
 		return redirect(rq, action, "ok.catalogue.unchanged")
 	}

@@ -26,17 +26,17 @@ type offeringForm struct {
 	Website                   string
 	QuoteRequired             bool
 	Prices                    []priceRow
-	Notes                     map[string]ltext // by noteFields
+	Notes                     map[string]locText // by noteFields
 }
 
-// ltext is a catalogue text in the three languages, as typed.
-type ltext struct{ Fi, Sv, En string }
+// locText is a catalogue text in the three languages, as typed.
+type locText struct{ Fi, Sv, En string }
 
-func ltextOf(t *cataloguev1.LocalizedText) ltext { return ltext{t.GetFi(), t.GetSv(), t.GetEn()} }
+func locTextOf(t *cataloguev1.LocalizedText) locText { return locText{t.GetFi(), t.GetSv(), t.GetEn()} }
 
 // proto is the API's text, nil when every language is empty.
-func (t ltext) proto() *cataloguev1.LocalizedText {
-	if t == (ltext{}) {
+func (t locText) proto() *cataloguev1.LocalizedText {
+	if t == (locText{}) {
 		return nil
 	}
 	return &cataloguev1.LocalizedText{Fi: t.Fi, Sv: t.Sv, En: t.En}
@@ -47,7 +47,7 @@ func (t ltext) proto() *cataloguev1.LocalizedText {
 var noteFields = []string{"eligibility_notes", "access_instructions", "accessibility_notes"}
 
 // notes points at an offering's optional texts by field name.
-func notes(o *cataloguev1.Offering) map[string]**cataloguev1.LocalizedText {
+func offeringNotes(o *cataloguev1.Offering) map[string]**cataloguev1.LocalizedText {
 	return map[string]**cataloguev1.LocalizedText{
 		"eligibility_notes": &o.EligibilityNotes, "access_instructions": &o.AccessInstructions, "accessibility_notes": &o.AccessibilityNotes,
 	}
@@ -62,7 +62,7 @@ type priceRow struct {
 const blankPriceRows = 2
 
 func newOfferingForm() offeringForm {
-	f := offeringForm{Capacity: "CAPACITY_YES", Modes: map[string]bool{}, Groups: map[string]bool{}, Langs: "fi", Notes: map[string]ltext{}}
+	f := offeringForm{Capacity: "CAPACITY_YES", Modes: map[string]bool{}, Groups: map[string]bool{}, Langs: "fi", Notes: map[string]locText{}}
 	return f.withBlankRows()
 }
 
@@ -73,18 +73,18 @@ func (f offeringForm) withBlankRows() offeringForm {
 	return f
 }
 
-// formOf fills the form from an offering's working copy.
-func formOf(o *cataloguev1.Offering) offeringForm {
+// offeringFormOf fills the form from an offering's working copy.
+func offeringFormOf(o *cataloguev1.Offering) offeringForm {
 	f := offeringForm{
 		TitleFi: o.GetTitle().GetFi(), TitleSv: o.GetTitle().GetSv(), TitleEn: o.GetTitle().GetEn(),
 		DescFi: o.GetDescription().GetFi(), DescSv: o.GetDescription().GetSv(), DescEn: o.GetDescription().GetEn(),
 		Category: o.GetCategory().String(), Modes: map[string]bool{}, Groups: map[string]bool{},
 		Areas: strings.Join(o.GetServiceAreas(), ", "), Langs: strings.Join(o.GetLanguages(), ", "),
 		Capacity: o.GetCapacity().String(), Band: o.GetWaitingBand().String(), Website: o.GetWebsiteUri(),
-		QuoteRequired: o.GetQuoteRequired(), Notes: map[string]ltext{},
+		QuoteRequired: o.GetQuoteRequired(), Notes: map[string]locText{},
 	}
-	for k, p := range notes(o) {
-		f.Notes[k] = ltextOf(*p)
+	for k, p := range offeringNotes(o) {
+		f.Notes[k] = locTextOf(*p)
 	}
 	for _, m := range o.GetDeliveryModes() {
 		f.Modes[m.String()] = true
@@ -94,15 +94,15 @@ func formOf(o *cataloguev1.Offering) offeringForm {
 	}
 	for _, p := range o.GetPriceOptions() {
 		f.Prices = append(f.Prices, priceRow{ID: p.GetId(), Label: p.GetLabel().GetFi(), Unit: p.GetUnit().String(),
-			Amount: centsInput(p.GetAmountCents()), VAT: vatInput(p.GetVatRateBasisPoints())})
+			Amount: euroField(p.GetAmountCents()), VAT: vatField(p.GetVatRateBasisPoints())})
 	}
 	return f.withBlankRows()
 }
 
-// centsInput writes cents the way parseEuros reads them back ("95,50").
-func centsInput(c int64) string { return fmt.Sprintf("%d,%02d", c/100, c%100) }
+// euroField writes cents the way parseEuros reads them back ("95,50").
+func euroField(c int64) string { return fmt.Sprintf("%d,%02d", c/100, c%100) }
 
-func vatInput(bp int32) string {
+func vatField(bp int32) string {
 	if bp == 0 {
 		return ""
 	}
@@ -117,10 +117,10 @@ func readOfferingForm(v url.Values) offeringForm {
 		DescFi: t("desc_fi"), DescSv: t("desc_sv"), DescEn: t("desc_en"),
 		Category: t("category"), Modes: map[string]bool{}, Groups: map[string]bool{},
 		Areas: t("service_areas"), Langs: t("languages"), Capacity: t("capacity"), Band: t("waiting_band"),
-		Website: t("website_uri"), QuoteRequired: v.Get("quote_required") == "on", Notes: map[string]ltext{},
+		Website: t("website_uri"), QuoteRequired: v.Get("quote_required") == "on", Notes: map[string]locText{},
 	}
 	for _, k := range noteFields {
-		f.Notes[k] = ltext{t(k + "_fi"), t(k + "_sv"), t(k + "_en")}
+		f.Notes[k] = locText{t(k + "_fi"), t(k + "_sv"), t(k + "_en")}
 	}
 	for _, m := range v["delivery_modes"] {
 		f.Modes[m] = true
@@ -161,7 +161,7 @@ func (f offeringForm) offering(l i18n.Lang) (*cataloguev1.Offering, error) {
 		Capacity:    cataloguev1.Capacity(cataloguev1.Capacity_value[f.Capacity]), WaitingBand: cataloguev1.WaitingBand(cataloguev1.WaitingBand_value[f.Band]),
 		ServiceAreas: splitList(f.Areas), Languages: splitList(f.Langs), WebsiteUri: f.Website, QuoteRequired: f.QuoteRequired,
 	}
-	for k, p := range notes(o) {
+	for k, p := range offeringNotes(o) {
 		*p = f.Notes[k].proto()
 	}
 	if o.Category == 0 {
@@ -194,7 +194,7 @@ func (f offeringForm) offering(l i18n.Lang) (*cataloguev1.Offering, error) {
 	return o, nil
 }
 
-var optionIDRe = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
+var priceOptionIDRE = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
 
 // priceOptions reads the filled price rows; a row without a price is left out.
 // A new row's id comes from its unit ("hour", "hour-2"): stable, readable and
@@ -204,7 +204,7 @@ func (f offeringForm) priceOptions(l i18n.Lang) ([]*cataloguev1.PriceOption, []s
 	var problems []string
 	used := map[string]bool{}
 	for _, r := range f.Prices {
-		if optionIDRe.MatchString(r.ID) {
+		if priceOptionIDRE.MatchString(r.ID) {
 			used[r.ID] = true
 		}
 	}
@@ -220,7 +220,7 @@ func (f offeringForm) priceOptions(l i18n.Lang) ([]*cataloguev1.PriceOption, []s
 			continue
 		}
 		id := r.ID
-		if !optionIDRe.MatchString(id) {
+		if !priceOptionIDRE.MatchString(id) {
 			id = freeOptionID(strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(r.Unit, "PRICE_UNIT_")), "_", "-"), used)
 		}
 		p := &cataloguev1.PriceOption{Id: id, Unit: unit, AmountCents: cents, VatRateBasisPoints: vat}
@@ -253,10 +253,10 @@ func parseVAT(s string) (int32, error) {
 	return int32(c), nil
 }
 
-// changedPaths is the update mask of an edit: only the fields whose value
+// offeringChangedPaths is the update mask of an edit: only the fields whose value
 // differs, so an untouched published offering does not go back to review
 // and a capacity-only change applies at once.
-func changedPaths(old, new *cataloguev1.Offering) []string {
+func offeringChangedPaths(old, new *cataloguev1.Offering) []string {
 	var paths []string
 	add := func(path string, same bool) {
 		if !same {
@@ -270,9 +270,9 @@ func changedPaths(old, new *cataloguev1.Offering) []string {
 	add("delivery_modes", fmt.Sprint(old.GetDeliveryModes()) == fmt.Sprint(new.GetDeliveryModes()))
 	add("service_areas", fmt.Sprint(old.GetServiceAreas()) == fmt.Sprint(new.GetServiceAreas()))
 	add("languages", fmt.Sprint(old.GetLanguages()) == fmt.Sprint(new.GetLanguages()))
-	oldNotes, newNotes := notes(old), notes(new)
+	oldNotes, newNotes := offeringNotes(old), offeringNotes(new)
 	for _, k := range noteFields {
-		add(k, ltextOf(*oldNotes[k]) == ltextOf(*newNotes[k]))
+		add(k, locTextOf(*oldNotes[k]) == locTextOf(*newNotes[k]))
 	}
 	add("website_uri", old.GetWebsiteUri() == new.GetWebsiteUri())
 	add("capacity", old.GetCapacity() == new.GetCapacity())

@@ -11,7 +11,7 @@ import (
 	"github.com/polku-hb/polku/web/internal/i18n"
 )
 
-func validForm() url.Values {
+func validOfferingForm() url.Values {
 	return url.Values{"title_fi": {"Ryhmä"}, "desc_fi": {"Kuvaus"}, "category": {"CATEGORY_PEER_SUPPORT"},
 		"delivery_modes": {"DELIVERY_MODE_GROUP"}, "capacity": {"CAPACITY_YES"}}
 }
@@ -36,7 +36,7 @@ func TestOfferingFormPriceOptions(t *testing.T) {
 		{"no price and no quote", []string{""}, []string{"PRICE_UNIT_HOUR"}, []string{""}, []string{""}, "", "at least one price"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := validForm()
+			v := validOfferingForm()
 			v["price_id"], v["price_unit"], v["price_amount"], v["price_vat"] = tc.ids, tc.units, tc.amounts, tc.vats
 			o, err := readOfferingForm(v).offering(i18n.EN)
 			if tc.wantErr != "" {
@@ -86,14 +86,14 @@ func TestOfferingFormChangedPaths(t *testing.T) {
 		{"title and areas", func(v url.Values) { v.Set("title_en", "Group"); v.Set("service_areas", "837, 536") }, "[title service_areas]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := formValues(formOf(cur))
+			v := offeringFormValues(offeringFormOf(cur))
 			tc.edit(v)
 			o, err := readOfferingForm(v).offering(i18n.FI)
 			if err != nil {
 				t.Fatal(err)
 			}
 			keepLabels(cur.GetPriceOptions(), o.GetPriceOptions())
-			if got := fmt.Sprint(changedPaths(cur, o)); got != tc.want {
+			if got := fmt.Sprint(offeringChangedPaths(cur, o)); got != tc.want {
 				t.Errorf("changed = %s, want %s", got, tc.want)
 			}
 			if o.GetPriceOptions()[0].GetLabel().GetEn() != "Session" {
@@ -103,8 +103,8 @@ func TestOfferingFormChangedPaths(t *testing.T) {
 	}
 }
 
-// formValues is what a browser posts for the form as rendered.
-func formValues(f offeringForm) url.Values {
+// offeringFormValues is what a browser posts for the form as rendered.
+func offeringFormValues(f offeringForm) url.Values {
 	v := url.Values{"title_fi": {f.TitleFi}, "title_sv": {f.TitleSv}, "title_en": {f.TitleEn}, "desc_fi": {f.DescFi}, "desc_sv": {f.DescSv},
 		"desc_en": {f.DescEn}, "category": {f.Category}, "service_areas": {f.Areas}, "languages": {f.Langs}, "capacity": {f.Capacity},
 		"waiting_band": {f.Band}, "website_uri": {f.Website}}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	"github.com/polku-hb/polku/web/internal/session"
@@ -50,14 +51,14 @@ func reviewRows(offs []*cataloguev1.Offering, provs []*cataloguev1.Provider) []r
 	}
 	rows := make([]reviewRow, 0, len(offs))
 	for _, o := range offs {
-		p := providerOf(o.GetName())
+		p := providerOfName(o.GetName())
 		rows = append(rows, reviewRow{O: o, ProviderID: lastSegment(p), Provider: names[p]})
 	}
 	return rows
 }
 
-// providerOf is "providers/{p}" of an offering's name.
-func providerOf(name string) string {
+// providerOfName is "providers/{p}" of an offering's name.
+func providerOfName(name string) string {
 	parts := strings.SplitN(name, "/", 3)
 	if len(parts) < 2 {
 		return ""
@@ -69,7 +70,7 @@ func providerOf(name string) string {
 // verify / reject / suspend, its offerings, its API credentials and its
 // change log.
 func (a *app) operatorProvider(rq *request) error {
-	id, err := pathID(rq, "id")
+	id, err := cataloguePathID(rq, "id")
 	if err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func (a *app) renderOperatorProvider(rq *request, name string, issued *catalogue
 // operatorProviderVerb is verify / reject / suspend of a provider; reject
 // and suspend need a reason, which the provider is shown.
 func (a *app) operatorProviderVerb(rq *request) error {
-	id, err := pathID(rq, "id")
+	id, err := cataloguePathID(rq, "id")
 	if err != nil {
 		return err
 	}
@@ -131,11 +132,11 @@ func (a *app) operatorProviderVerb(rq *request) error {
 	if err := rq.edge.Post(rq.r.Context(), name+":"+verb, nil, body, nil); err != nil {
 		return err
 	}
-	return redirect(rq, localPath(backOr(f.Get("back"), "/operator/providers/"+id)), "ok.catalogue.provider."+verb)
+	return redirect(rq, localPath(catalogueBack(f.Get("back"), "/operator/providers/"+id)), "ok.catalogue.provider."+verb)
 }
 
-// backOr is the form's way back when it names one, else def.
-func backOr(back, def string) string {
+// catalogueBack is the form's way back when it names one, else def.
+func catalogueBack(back, def string) string {
 	if back == "" {
 		return def
 	}
@@ -146,7 +147,7 @@ func backOr(back, def string) string {
 // system and shows its secret on the page this once: it is not stored here,
 // not logged and not put in any URL.
 func (a *app) operatorIssueCredential(rq *request) error {
-	id, err := pathID(rq, "id")
+	id, err := cataloguePathID(rq, "id")
 	if err != nil {
 		return err
 	}
@@ -154,10 +155,19 @@ func (a *app) operatorIssueCredential(rq *request) error {
 	if label == "" {
 		return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("catalogue.err.credential"))
 	}
+	body := map[string]any{"display_name": label}
+	if d := strings.TrimSpace(rq.r.PostFormValue("expires")); d != "" {
+		day, err := time.ParseInLocation("2006-01-02", d, catalogueZone)
+		if err != nil {
+			return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("catalogue.err.expires"))
+		}
+		// It works to the end of that day, Helsinki time.
+		body["expire_time"] = day.AddDate(0, 0, 1).Add(-time.Second).UTC().Format(time.RFC3339)
+	}
 	name := "providers/" + id
 	var c cataloguev1.ProviderCredential
 	q := url.Values{"request_id": {rq.r.PostFormValue("request_id")}}
-	if err := rq.edge.Post(rq.r.Context(), name+"/credentials", q, map[string]any{"display_name": label}, &c); err != nil {
+	if err := rq.edge.Post(rq.r.Context(), name+"/credentials", q, body, &c); err != nil {
 		return err
 	}
 	return a.renderOperatorProvider(rq, name, &c)
@@ -166,11 +176,11 @@ func (a *app) operatorIssueCredential(rq *request) error {
 // operatorRevokeCredential revokes one credential: new token exchanges stop
 // at once.
 func (a *app) operatorRevokeCredential(rq *request) error {
-	id, err := pathID(rq, "id")
+	id, err := cataloguePathID(rq, "id")
 	if err != nil {
 		return err
 	}
-	cred, err := pathID(rq, "cred")
+	cred, err := cataloguePathID(rq, "cred")
 	if err != nil {
 		return err
 	}
@@ -194,7 +204,7 @@ func (a *app) operatorOffering(rq *request) error {
 		return err
 	}
 	var p cataloguev1.Provider
-	if err := rq.edge.Get(ctx, providerOf(name), nil, &p); err != nil {
+	if err := rq.edge.Get(ctx, providerOfName(name), nil, &p); err != nil {
 		return err
 	}
 	var inForce cataloguev1.PriceVersion
@@ -209,11 +219,11 @@ func (a *app) operatorOffering(rq *request) error {
 }
 
 func operatorOfferingName(rq *request) (string, error) {
-	p, err := pathID(rq, "provider")
+	p, err := cataloguePathID(rq, "provider")
 	if err != nil {
 		return "", err
 	}
-	o, err := pathID(rq, "id")
+	o, err := cataloguePathID(rq, "id")
 	if err != nil {
 		return "", err
 	}
@@ -250,6 +260,15 @@ func (a *app) operatorOfferingVerb(rq *request) error {
 	return redirect(rq, "/operator", "ok.catalogue.offering."+verb)
 }
 
+// catalogueZone is where a date typed in the UI is a day.
+var catalogueZone = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		panic(err) // i18n embeds the zone database
+	}
+	return loc
+}()
+
 // capRow is one price cap as the settings form shows it.
 type capRow struct{ Category, Unit, Max string }
 
@@ -265,7 +284,7 @@ func (a *app) operatorSettings(rq *request) error {
 	if region == "" {
 		return a.render(rq, "catalogue_operator_settings", rq.lang.T("catalogue.set.title"), data)
 	}
-	if !idRE.MatchString(region) {
+	if !catalogueIDRE.MatchString(region) {
 		return fmt.Errorf("%w: region", errBadInput)
 	}
 	var st cataloguev1.CatalogueSettings
@@ -274,7 +293,7 @@ func (a *app) operatorSettings(rq *request) error {
 	}
 	var rows []capRow
 	for _, c := range st.GetPriceCaps() {
-		rows = append(rows, capRow{Category: c.GetCategory().String(), Unit: c.GetUnit().String(), Max: centsInput(c.GetMaxAmountCents())})
+		rows = append(rows, capRow{Category: c.GetCategory().String(), Unit: c.GetUnit().String(), Max: euroField(c.GetMaxAmountCents())})
 	}
 	data["Settings"], data["Caps"] = &st, append(rows, capRow{}, capRow{})
 	data["Days"] = int(st.GetFreshnessPeriod().AsDuration().Hours() / 24)
@@ -286,7 +305,7 @@ func (a *app) operatorSettings(rq *request) error {
 func (a *app) operatorSaveSettings(rq *request) error {
 	f := rq.r.PostForm
 	region := f.Get("region")
-	if !idRE.MatchString(region) {
+	if !catalogueIDRE.MatchString(region) {
 		return fmt.Errorf("%w: region", errBadInput)
 	}
 	days, err := strconv.Atoi(strings.TrimSpace(f.Get("days")))
