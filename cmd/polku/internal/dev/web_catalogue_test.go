@@ -345,7 +345,8 @@ func TestWebCatalogueOperatorProvidersAndAccess(t *testing.T) {
 	}
 
 	// A credential: the secret is on the page once, the list never has it.
-	page = olli.post("/operator/providers/"+gid+"/credentials", page, url.Values{"display_name": {"Varausjärjestelmä"}, "request_id": {"t-cred"}})
+	page = olli.post("/operator/providers/"+gid+"/credentials", page, url.Values{"display_name": {"Varausjärjestelmä"}, "request_id": {"t-cred"},
+		"expires": {time.Now().AddDate(1, 0, 0).Format("2006-01-02")}})
 	secret := regexp.MustCompile(`data-secret>([^<]+)<`).FindStringSubmatch(page)
 	cred := regexp.MustCompile(`data-issued="([^"]+)"`).FindStringSubmatch(page)
 	if secret == nil || cred == nil || len(secret[1]) < 32 {
@@ -358,7 +359,9 @@ func TestWebCatalogueOperatorProvidersAndAccess(t *testing.T) {
 	revokeAt := "/operator/providers/" + gid + "/credentials/" + cred[1][strings.LastIndex(cred[1], "/")+1:] + "/revoke"
 	olli.post(revokeAt, again, url.Values{"reason": {"Testi"}})
 	creds := api.get(good + "/credentials")["provider_credentials"].([]any)
-	if len(creds) != 1 || creds[0].(map[string]any)["state"] != "REVOKED" {
+	// Valid to the end of the chosen day in Helsinki (21:59:59 or 20:59:59 UTC).
+	expire, _ := creds[0].(map[string]any)["expire_time"].(string)
+	if len(creds) != 1 || creds[0].(map[string]any)["state"] != "REVOKED" || !strings.HasSuffix(expire, ":59:59Z") {
 		t.Errorf("credentials after revoke = %v", creds)
 	}
 
