@@ -24,14 +24,27 @@ func cataloguePathID(rq *request, key string) (string, error) {
 	return id, nil
 }
 
+// ownProvider is "providers/{p}" of the signed-in provider staff; a PROVIDER
+// sign-in not bound to a provider has no offerings to manage.
+func ownProvider(rq *request) (string, error) {
+	if !catalogueIDRE.MatchString(rq.s.ProviderID) {
+		return "", errForbidden
+	}
+	return "providers/" + rq.s.ProviderID, nil
+}
+
 // ownOffering is the signed-in provider's offering named in the path: the
 // provider id comes from the session, never from the form.
 func ownOffering(rq *request) (string, error) {
+	p, err := ownProvider(rq)
+	if err != nil {
+		return "", err
+	}
 	id, err := cataloguePathID(rq, "id")
 	if err != nil {
 		return "", err
 	}
-	return "providers/" + rq.s.ProviderID + "/offerings/" + id, nil
+	return p + "/offerings/" + id, nil
 }
 
 // offeringFormData is what the offering form's template needs besides the form.
@@ -46,6 +59,9 @@ func offeringFormData(f offeringForm, o *cataloguev1.Offering, action, errMsg st
 
 // offeringNew is the empty form for a new offering (saved as a draft).
 func (a *app) offeringNew(rq *request) error {
+	if _, err := ownProvider(rq); err != nil {
+		return err
+	}
 	return a.render(rq, "catalogue_offering", rq.lang.T("catalogue.new.title"),
 		offeringFormData(newOfferingForm(), nil, "/provider/offerings", ""))
 }
@@ -58,6 +74,10 @@ func (a *app) formAgain(rq *request, f offeringForm, o *cataloguev1.Offering, ac
 
 // offeringCreate saves a new offering as a DRAFT of the signed-in provider.
 func (a *app) offeringCreate(rq *request) error {
+	parent, err := ownProvider(rq)
+	if err != nil {
+		return err
+	}
 	f := readOfferingForm(rq.r.PostForm)
 	title := rq.lang.T("catalogue.new.title")
 	o, err := f.offering(rq.lang)
@@ -66,7 +86,7 @@ func (a *app) offeringCreate(rq *request) error {
 	}
 	var made cataloguev1.Offering
 	q := url.Values{"request_id": {rq.r.PostFormValue("request_id")}}
-	if err := rq.edge.Post(rq.r.Context(), "providers/"+rq.s.ProviderID+"/offerings", q, o, &made); err != nil {
+	if err := rq.edge.Post(rq.r.Context(), parent+"/offerings", q, o, &made); err != nil {
 		return a.formAgain(rq, f, nil, "/provider/offerings", title, err)
 	}
 	return redirect(rq, "/provider/offerings/"+lastSegment(made.GetName()), "ok.catalogue.created")
@@ -132,8 +152,8 @@ func (a *app) offeringVerb(rq *request) error {
 	}
 	f := rq.r.PostForm
 	body := map[string]any{"etag": f.Get("etag"), "request_id": f.Get("request_id")}
-	back := "/provider/offerings/" + lastSegment(name)
-	switch verb := rq.r.PathValue("verb"); verb {
+	verb := rq.r.PathValue("verb")
+	switch verb {
 	case "delete":
 		if err := rq.edge.Delete(ctx, name, url.Values{"etag": {f.Get("etag")}}); err != nil {
 			return err
@@ -147,18 +167,22 @@ func (a *app) offeringVerb(rq *request) error {
 	default:
 		return fmt.Errorf("%w: unknown action", errBadInput)
 	}
-	if err := rq.edge.Post(ctx, name+":"+rq.r.PathValue("verb"), nil, body, nil); err != nil {
+	if err := rq.edge.Post(ctx, name+":"+verb, nil, body, nil); err != nil {
 		return err
 	}
-	return redirect(rq, back, "ok.catalogue."+rq.r.PathValue("verb"))
+	return redirect(rq, "/provider/offerings/"+lastSegment(name), "ok.catalogue."+verb)
 }
 
 // providerCredentials lists the API credentials the region has issued to
 // the signed-in provider (never with secrets: only the operator issues and
 // revokes them).
 func (a *app) providerCredentials(rq *request) error {
+	parent, err := ownProvider(rq)
+	if err != nil {
+		return err
+	}
 	var creds cataloguev1.ListProviderCredentialsResponse
-	if err := rq.edge.Get(rq.r.Context(), "providers/"+rq.s.ProviderID+"/credentials", nil, &creds); err != nil {
+	if err := rq.edge.Get(rq.r.Context(), parent+"/credentials", nil, &creds); err != nil {
 		return err
 	}
 	return a.render(rq, "catalogue_credentials", rq.lang.T("catalogue.creds.title"), map[string]any{"Credentials": creds.GetProviderCredentials()})
