@@ -77,6 +77,11 @@ func (c *Caller) Patch(ctx context.Context, path string, q url.Values, body any,
 	return c.do(ctx, http.MethodPatch, path, q, body, out)
 }
 
+// Delete deletes path (with query).
+func (c *Caller) Delete(ctx context.Context, path string, q url.Values) error {
+	return c.do(ctx, http.MethodDelete, path, q, nil, nil)
+}
+
 func (c *Caller) do(ctx context.Context, method, path string, q url.Values, body any, out proto.Message) error {
 	u := c.c.base + "/v1/" + strings.TrimPrefix(path, "/")
 	if len(q) > 0 {

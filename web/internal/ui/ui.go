@@ -128,6 +128,23 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("POST /provider/catalogue/price", a.role(a.offeringPrice, "PROVIDER"))
 	mux.Handle("POST /provider/catalogue/quote", a.role(a.answerQuote, "PROVIDER"))
 
+	// catalogue
+	mux.Handle("GET /provider/offerings/new", a.role(a.offeringNew, "PROVIDER"))
+	mux.Handle("POST /provider/offerings", a.role(a.offeringCreate, "PROVIDER"))
+	mux.Handle("GET /provider/offerings/{id}", a.role(a.offeringPage, "PROVIDER"))
+	mux.Handle("POST /provider/offerings/{id}", a.role(a.offeringUpdate, "PROVIDER"))
+	mux.Handle("POST /provider/offerings/{id}/{verb}", a.role(a.offeringVerb, "PROVIDER"))
+	mux.Handle("GET /provider/credentials", a.role(a.providerCredentials, "PROVIDER"))
+	mux.Handle("GET /operator", a.role(a.operatorHome, "OPERATOR"))
+	mux.Handle("GET /operator/providers/{id}", a.role(a.operatorProvider, "OPERATOR"))
+	mux.Handle("POST /operator/providers/{id}/{verb}", a.role(a.operatorProviderVerb, "OPERATOR"))
+	mux.Handle("POST /operator/providers/{id}/credentials", a.role(a.operatorIssueCredential, "OPERATOR"))
+	mux.Handle("POST /operator/providers/{id}/credentials/{cred}/revoke", a.role(a.operatorRevokeCredential, "OPERATOR"))
+	mux.Handle("GET /operator/settings", a.role(a.operatorSettings, "OPERATOR"))
+	mux.Handle("POST /operator/settings", a.role(a.operatorSaveSettings, "OPERATOR"))
+	mux.Handle("GET /operator/offerings/{provider}/{id}", a.role(a.operatorOffering, "OPERATOR"))
+	mux.Handle("POST /operator/offerings/{provider}/{id}/{verb}", a.role(a.operatorOfferingVerb, "OPERATOR"))
+
 	mux.Handle("GET /me", a.role(a.mePage, "CLIENT", "ASSISTANT"))
 	mux.Handle("POST /me/consents", a.role(a.grantConsent, "CLIENT", "ASSISTANT"))
 	mux.Handle("POST /me/consents/{consent}/withdraw", a.role(a.withdrawConsent, "CLIENT", "ASSISTANT"))
@@ -364,6 +381,8 @@ func homeOf(role string) string {
 		return "/provider"
 	case "CLIENT", "ASSISTANT":
 		return "/me"
+	case "OPERATOR":
+		return "/operator"
 	}
 	return "/signin"
 }
