@@ -118,6 +118,15 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("POST /provider/catalogue/price", a.role(a.offeringPrice, "PROVIDER"))
 	mux.Handle("POST /provider/catalogue/quote", a.role(a.answerQuote, "PROVIDER"))
 
+	// budget
+	mux.Handle("POST /worker/clients/{id}/budgets", a.role(a.createBudget, worker...))
+	mux.Handle("GET /worker/clients/{id}/budgets/{budget}", a.role(a.budgetPage, worker...))
+	mux.Handle("POST /worker/clients/{id}/budgets/{budget}", a.role(a.updateBudget, worker...))
+	mux.Handle("POST /worker/clients/{id}/budgets/{budget}/{verb}", a.role(a.budgetVerb, worker...))
+	mux.Handle("GET /provider/claims", a.role(a.claimsPage, "PROVIDER"))
+	mux.Handle("POST /provider/claims", a.role(a.createClaim, "PROVIDER"))
+	mux.Handle("POST /provider/claims/upload", a.uploadForm(a.role(a.uploadClaims, "PROVIDER")))
+
 	mux.Handle("GET /me", a.role(a.mePage, "CLIENT", "ASSISTANT"))
 	mux.Handle("POST /me/consents", a.role(a.grantConsent, "CLIENT", "ASSISTANT"))
 	mux.Handle("POST /me/consents/{consent}/withdraw", a.role(a.withdrawConsent, "CLIENT", "ASSISTANT"))
