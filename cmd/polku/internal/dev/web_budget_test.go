@@ -110,9 +110,16 @@ func (k *budgetKit) approvedPlan(clientID string, hours int32, withCard bool) st
 	return k.fillAndApprove(p.GetLatestRevision(), hours, withCard)
 }
 
-// newerRevision starts, fills and approves the plan's next revision.
-func (k *budgetKit) newerRevision(plan string, hours int32) string {
+// newerRevision activates the plan's approved revision (a plan has one open
+// revision at a time), then starts, fills and approves the next one.
+func (k *budgetKit) newerRevision(plan, approved string, hours int32) string {
 	k.t.Helper()
+	if _, err := k.ac.RecordPlanAgreement(k.aino, &assessmentv1.RecordPlanAgreementRequest{Name: approved, Method: assessmentv1.AgreementMethod_AGREEMENT_METHOD_IN_PERSON}); err != nil {
+		k.t.Fatalf("RecordPlanAgreement: %v", err)
+	}
+	if _, err := k.ac.ActivatePlanRevision(k.aino, &assessmentv1.ActivatePlanRevisionRequest{Name: approved}); err != nil {
+		k.t.Fatalf("ActivatePlanRevision: %v", err)
+	}
 	rev, err := k.ac.RevisePlan(k.aino, &assessmentv1.RevisePlanRequest{Name: plan, Reason: "more coaching", RequestId: "t-revise-" + lastPart(plan)})
 	if err != nil {
 		k.t.Fatalf("RevisePlan: %v", err)
@@ -371,7 +378,7 @@ func TestWebBudgetLifecycle(t *testing.T) {
 
 	// A newer approved plan revision: the page offers a revision of the budget.
 	plan := rev[:strings.LastIndex(rev, "/revisions/")]
-	newer := k.newerRevision(plan, 12)
+	newer := k.newerRevision(plan, rev, 12)
 	activePage := aino.get(page, http.StatusOK)
 	if !strings.Contains(activePage, `name="plan_revision" value="`+newer+`"`) {
 		t.Fatalf("the budget page does not offer a revision from %s", newer)
