@@ -478,3 +478,165 @@ func TestWebBudgetProviderClaims(t *testing.T) {
 	// Another role is refused the page.
 	signIn(t, base, "aino").get("/provider/claims", http.StatusForbidden)
 }
+
+// seedCohorts adds clients until both cohorts pass the report's minimum
+// group size: four personal-budget clients with capacity measurements
+// (baseline and interim; with Tiina's that is five, so that figure shows),
+// three comparison clients without (their capacity figure stays
+// suppressed), and budgets with this year's spending for some of each, so
+// the two means differ.
+func (k *budgetKit) seedCohorts() {
+	k.t.Helper()
+	scores := func(v int32) []*assessmentv1.DomainScore {
+		var out []*assessmentv1.DomainScore
+		for _, d := range assessmentsvc.DemoInstrument().GetDomains() {
+			out = append(out, &assessmentv1.DomainScore{DomainId: d.GetId(), Score: v})
+		}
+		return out
+	}
+	for i, c := range []struct {
+		cohort   clientsv1.Cohort
+		spend    int64 // euros spent this year; 0: no budget
+		measured bool
+	}{
+		{clientsv1.Cohort_COHORT_PERSONAL_BUDGET, 300, true},
+		{clientsv1.Cohort_COHORT_PERSONAL_BUDGET, 500, true},
+		{clientsv1.Cohort_COHORT_PERSONAL_BUDGET, 250, true},
+		{clientsv1.Cohort_COHORT_PERSONAL_BUDGET, 0, true},
+		{clientsv1.Cohort_COHORT_COMPARISON, 100, false},
+		{clientsv1.Cohort_COHORT_COMPARISON, 0, false},
+		{clientsv1.Cohort_COHORT_COMPARISON, 0, false},
+	} {
+		id := k.client(c.cohort)
+		if c.measured {
+			for j, m := range []struct {
+				phase assessmentv1.MeasurementPhase
+				at    int
+				score int32
+			}{{assessmentv1.MeasurementPhase_MEASUREMENT_PHASE_BASELINE, -20, 4}, {assessmentv1.MeasurementPhase_MEASUREMENT_PHASE_INTERIM, -2, int32(5 + i%3)}} {
+				if _, err := k.ac.CreateCapacityMeasurement(k.aino, &assessmentv1.CreateCapacityMeasurementRequest{Parent: "clients/" + id,
+					RequestId: fmt.Sprintf("t-cohort-meas-%s-%d", id, j), CapacityMeasurement: &assessmentv1.CapacityMeasurement{
+						Instrument: "instruments/" + assessmentsvc.DemoInstrumentID, Phase: m.phase, Scores: scores(m.score), MeasureDate: gday(m.at)}}); err != nil {
+					k.t.Fatalf("CreateCapacityMeasurement: %v", err)
+				}
+			}
+		}
+		if c.spend == 0 {
+			continue
+		}
+		b := k.activeBudget(id, k.approvedPlan(id, 10, false))
+		if _, err := k.bc.SpendFunds(k.aino, &budgetv1.SpendFundsRequest{Name: b.GetName(), LineId: b.GetLines()[0].GetId(), AmountCents: c.spend * 100,
+			DeliveryDate: gday(0), RequestId: "t-cohort-spend-" + id, Reference: &budgetv1.LedgerReference{InvoiceNumber: "R-" + id}}); err != nil {
+			k.t.Fatalf("SpendFunds: %v", err)
+		}
+	}
+}
+
+// cohortReport is this year's report of the demo region, from the budget service.
+func (k *budgetKit) cohortReport() *budgetv1.CohortReport {
+	k.t.Helper()
+	y := int32(time.Now().UTC().Year())
+	rep, err := k.bc.GetCohortReport(k.mikko, &budgetv1.GetCohortReportRequest{Name: "regions/" + DemoRegion + "/cohortReport",
+		StartDate: &date.Date{Year: y, Month: 1, Day: 1}, EndDate: &date.Date{Year: y, Month: 12, Day: 31}})
+	if err != nil {
+		k.t.Fatalf("GetCohortReport: %v", err)
+	}
+	return rep
+}
+
+var (
+	cohortRowRE = regexp.MustCompile(`(?s)<tr><th scope="row">[^<]*</th>(.*?)</tr>`)
+	cohortBarRE = regexp.MustCompile(`<rect x="150" y="\d+" width="(\d+)" height="16" class="bar-spent" data-cohort="(COHORT_[A-Z_]+)"/>\s*<text[^>]*>([^<]*)</text>`)
+)
+
+// checkCohortPage checks the manager page against the report: one table row
+// per cohort (its figures, or the suppression note), and one bar per shown
+// cohort whose width is its mean relative to the largest mean.
+func checkCohortPage(t *testing.T, page string, rep *budgetv1.CohortReport) {
+	t.Helper()
+	table, _, _ := strings.Cut(page[strings.Index(page, `<table class="cohort">`):], "</table>")
+	rows := cohortRowRE.FindAllStringSubmatch(table, -1)
+	if len(rows) != len(rep.GetCohorts()) {
+		t.Fatalf("cohort table has %d rows, the report %d cohorts", len(rows), len(rep.GetCohorts()))
+	}
+	var max int64
+	for _, c := range rep.GetCohorts() {
+		if !c.GetSuppressed() && c.GetMeanCostPerClientCents() > max {
+			max = c.GetMeanCostPerClientCents()
+		}
+	}
+	bars := map[string][]string{}
+	for _, m := range cohortBarRE.FindAllStringSubmatch(page, -1) {
+		bars[m[2]] = m[1:]
+	}
+	for i, c := range rep.GetCohorts() {
+		row, name := html.UnescapeString(rows[i][1]), c.GetCohort().String()
+		if c.GetSuppressed() {
+			if !strings.Contains(row, "liian pieni ryhmä") || bars[name] != nil {
+				t.Errorf("%s is suppressed: row %q, bar %v; want the note and no bar", name, row, bars[name])
+			}
+			continue
+		}
+		for _, want := range []string{fmt.Sprintf("<td>%d</td>", c.GetClientCount()), fiEuros(c.GetTotalCostCents()),
+			fiEuros(c.GetMeanCostPerClientCents()), fiEuros(c.GetMedianCostPerClientCents())} {
+			if !strings.Contains(row, want) {
+				t.Errorf("%s row %q lacks %q", name, row, want)
+			}
+		}
+		capacity := fmt.Sprintf("%+.2f", c.GetMeanCapacityChange())
+		if c.GetCapacitySuppressed() {
+			capacity = "liian pieni ryhmä"
+		}
+		if !strings.Contains(row, capacity) {
+			t.Errorf("%s row %q lacks capacity %q", name, row, capacity)
+		}
+		want := strconv.FormatInt(2*(c.GetMeanCostPerClientCents()*100/max), 10)
+		if bars[name] == nil || bars[name][0] != want || bars[name][2] != fiEuros(c.GetMeanCostPerClientCents()) {
+			t.Errorf("%s bar = %v, want width %s labelled %s", name, bars[name], want, fiEuros(c.GetMeanCostPerClientCents()))
+		}
+	}
+}
+
+// The cohort chart is drawn once both cohorts pass the minimum group size:
+// with the demo alone both are suppressed (no figures, no bars); after
+// seeding through the APIs the table shows the report's figures, each bar's
+// width is its mean relative to the larger one, and the comparison cohort's
+// capacity figure (no measurements) is still suppressed.
+func TestWebBudgetCohortChart(t *testing.T) {
+	s, demo, base := startWebStack(t)
+	k := newBudgetKit(t, s, demo)
+	mikko := signIn(t, base, "mikko")
+
+	rep := k.cohortReport()
+	for _, c := range rep.GetCohorts() {
+		if !c.GetSuppressed() {
+			t.Fatalf("with the demo alone %s is not suppressed; the test's premise is gone", c.GetCohort())
+		}
+	}
+	page := mikko.get("/manager", http.StatusOK)
+	checkCohortPage(t, page, rep)
+	if strings.Contains(page, "data-cohort=") {
+		t.Error("a chart is drawn with every group suppressed")
+	}
+
+	k.seedCohorts()
+	rep = k.cohortReport()
+	var pb, cmp *budgetv1.CohortStats
+	for _, c := range rep.GetCohorts() {
+		switch c.GetCohort() {
+		case clientsv1.Cohort_COHORT_PERSONAL_BUDGET:
+			pb = c
+		case clientsv1.Cohort_COHORT_COMPARISON:
+			cmp = c
+		}
+	}
+	if pb == nil || cmp == nil || pb.GetSuppressed() || cmp.GetSuppressed() || pb.GetCapacitySuppressed() || !cmp.GetCapacitySuppressed() ||
+		pb.GetMeanCostPerClientCents() == cmp.GetMeanCostPerClientCents() {
+		t.Fatalf("seeded report = %v; want both cohorts shown with different means, capacity shown for the personal-budget cohort only", rep)
+	}
+	page = mikko.get("/manager", http.StatusOK)
+	checkCohortPage(t, page, rep)
+	if n := strings.Count(page, "data-cohort="); n != 2 {
+		t.Errorf("%d bars drawn, want 2", n)
+	}
+}
