@@ -40,8 +40,9 @@ func budgetModes(rev *assessmentv1.PlanRevision) []string {
 // (each links to its own page) and the plan revisions that could have a
 // budget but have none.
 type budgetPanel struct {
-	Budgets []*budgetv1.Budget
-	Offers  []budgetOffer
+	Budgets   []*budgetv1.Budget
+	Offers    []budgetOffer
+	RequestID string // fresh per page: a double submit is one budget, a later one a new budget
 }
 
 // budgetOffer is an approved or active plan revision with no budget yet.
@@ -55,7 +56,7 @@ type budgetOffer struct {
 // drawn from any revision of that plan (a newer revision is a :revise of the
 // existing budget, offered on the budget's page).
 func newBudgetPanel(plans []planView, budgets []*budgetv1.Budget) budgetPanel {
-	var p budgetPanel
+	p := budgetPanel{RequestID: session.RandomToken()}
 	for _, b := range budgets {
 		if b.GetState() != budgetv1.Budget_CLOSED {
 			p.Budgets = append(p.Budgets, b)
