@@ -36,6 +36,8 @@ var budgetMessages = map[string][3]string{
 	"budget.state.ACTIVE":    {"Käytössä: riveiltä voi varata rahaa lähetteille ja maksaa laskuja.", "I bruk: man kan reservera pengar för remisser och betala fakturor från raderna.", "In use: money can be committed to referrals and invoices paid from its lines."},
 	"budget.state.CLOSED":    {"Suljettu: budjetista ei voi enää käyttää rahaa.", "Stängd: pengar kan inte längre användas från budgeten.", "Closed: no more money can be used from it."},
 	"budget.period":          {"Kausi", "Period", "Period"},
+	"budget.planned.total":   {"Suunniteltu yhteensä", "Planerat totalt", "Planned in all"},
+	"budget.required.note":   {"Tähdellä (*) merkityt kentät ovat pakollisia.", "Fält märkta med asterisk (*) är obligatoriska.", "Fields marked with an asterisk (*) are required."},
 	"budget.allocated.total": {"Myönnetty yhteensä", "Beviljat totalt", "Allocated in all"},
 	"budget.plan":            {"Suunnitelma", "Plan", "Plan"},
 	"budget.plan.rev":        {"versio %s", "version %s", "revision %s"},

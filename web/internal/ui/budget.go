@@ -12,6 +12,7 @@ import (
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
+	"github.com/polku-hb/polku/web/internal/i18n"
 	"github.com/polku-hb/polku/web/internal/session"
 )
 
@@ -24,6 +25,11 @@ func init() {
 		return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
 	}
 	funcs["budgetModes"] = budgetModes
+	// signedDecimal shows a change such as the cohort report's capacity
+	// change with its sign and the language's decimal separator ("+1,62").
+	funcs["signedDecimal"] = func(l i18n.Lang, v float64) string {
+		return strings.Replace(fmt.Sprintf("%+.2f", v), ".", decimalSep(l), 1)
+	}
 }
 
 // budgetModes are the management modes a budget drawn from rev may have: a
@@ -96,6 +102,7 @@ type budgetView struct {
 	Client    *clientsv1.Client
 	B         *budgetv1.Budget
 	Newer     *assessmentv1.PlanRevision // a newer usable plan revision: offer :revise
+	Planned   int64                      // planned + carried over on all lines: what activation allocates
 	RequestID string
 }
 
@@ -114,6 +121,9 @@ func (a *app) budgetPage(rq *request) error {
 	}
 	if err := rq.edge.Get(ctx, budgetName(rq), nil, v.B); err != nil {
 		return err
+	}
+	for _, l := range v.B.GetLines() {
+		v.Planned += l.GetPlannedCents() + l.GetCarriedOverCents()
 	}
 	if v.B.GetState() == budgetv1.Budget_ACTIVE && v.B.GetNextBudget() == "" {
 		var err error

@@ -546,7 +546,7 @@ func (k *budgetKit) cohortReport() *budgetv1.CohortReport {
 
 var (
 	cohortRowRE = regexp.MustCompile(`(?s)<tr><th scope="row">[^<]*</th>(.*?)</tr>`)
-	cohortBarRE = regexp.MustCompile(`<rect x="150" y="\d+" width="(\d+)" height="16" class="bar-spent" data-cohort="(COHORT_[A-Z_]+)"/>\s*<text[^>]*>([^<]*)</text>`)
+	cohortBarRE = regexp.MustCompile(`<rect x="190" y="\d+" width="(\d+)" height="16" class="bar-spent" data-cohort="(COHORT_[A-Z_]+)"/>\s*<text[^>]*>([^<]*)</text>`)
 )
 
 // checkCohortPage checks the manager page against the report: one table row
@@ -583,7 +583,7 @@ func checkCohortPage(t *testing.T, page string, rep *budgetv1.CohortReport) {
 				t.Errorf("%s row %q lacks %q", name, row, want)
 			}
 		}
-		capacity := fmt.Sprintf("%+.2f", c.GetMeanCapacityChange())
+		capacity := strings.Replace(fmt.Sprintf("%+.2f", c.GetMeanCapacityChange()), ".", ",", 1)
 		if c.GetCapacitySuppressed() {
 			capacity = "liian pieni ryhmä"
 		}
