@@ -80,6 +80,7 @@ var budgetMessages = map[string][3]string{
 	"claims.title":                   {"Laskut", "Fakturor", "Invoices"},
 	"claims.nav":                     {"Laskut", "Fakturor", "Invoices"},
 	"claims.intro":                   {"Laskuta toteutunut palvelu lähetteen varauksesta. Hyväksytty lasku maksetaan asiakkaan budjetista.", "Fakturera levererad tjänst mot remissens reservation. En godkänd faktura betalas från klientens budget.", "Invoice delivered service against a referral's commitment. An accepted invoice is paid from the client's budget."},
+	"claims.invoice.link":            {"Laskuta", "Fakturera", "Send an invoice"},
 	"claims.open":                    {"Avoimet varaukset", "Öppna reservationer", "Open commitments"},
 	"claims.noopen":                  {"Ei avoimia varauksia.", "Inga öppna reservationer.", "No open commitments."},
 	"claims.commitment.words":        {"Varattu %s, laskutettu %s, jäljellä %s.", "Reserverat %s, fakturerat %s, kvar %s.", "Committed %s, claimed %s, %s left."},

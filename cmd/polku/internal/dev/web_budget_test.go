@@ -26,6 +26,7 @@ import (
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	cataloguev1 "github.com/polku-hb/polku/proto/gen/go/polku/catalogue/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
+	referralv1 "github.com/polku-hb/polku/proto/gen/go/polku/referral/v1"
 	assessmentsvc "github.com/polku-hb/polku/services/assessment/service"
 )
 
@@ -40,6 +41,7 @@ type budgetKit struct {
 	cc                 clientsv1.ClientsServiceClient
 	ac                 assessmentv1.AssessmentServiceClient
 	bc                 budgetv1.BudgetServiceClient
+	rc                 referralv1.ReferralServiceClient
 	n                  int // clients made, for unique identity codes and request ids
 }
 
@@ -66,6 +68,7 @@ func newBudgetKit(t *testing.T, s *Stack, demo Demo) *budgetKit {
 		cc:    clientsv1.NewClientsServiceClient(conn("clients")),
 		ac:    assessmentv1.NewAssessmentServiceClient(conn("assessment")),
 		bc:    budgetv1.NewBudgetServiceClient(conn("budget")),
+		rc:    referralv1.NewReferralServiceClient(conn("referral")),
 	}
 	k.coach = as(auth.Principal{Subject: CoachStaff, Role: auth.RoleProvider, ProviderID: k.coachID})
 	cat := cataloguev1.NewCatalogueServiceClient(conn("catalogue"))
@@ -184,6 +187,28 @@ func (k *budgetKit) commitToCoach(b *budgetv1.Budget, referral string, cents int
 		RequestId: "t-commit-" + lastPart(referral), Reference: &budgetv1.LedgerReference{Referral: referral, Provider: "providers/" + k.coachID}}); err != nil {
 		k.t.Fatalf("CommitFunds: %v", err)
 	}
+}
+
+// referToCoach sends a referral to the coach committing cents on the
+// budget's coaching line (the referral service makes the commitment), and
+// the coach accepts it: what precedes an invoice in real life.
+func (k *budgetKit) referToCoach(b *budgetv1.Budget, cents int64) string {
+	k.t.Helper()
+	r, err := k.rc.CreateReferral(k.aino, &referralv1.CreateReferralRequest{RequestId: "t-ref-" + lastPart(b.GetName()), Referral: &referralv1.Referral{
+		Client: b.GetName()[:strings.Index(b.GetName(), "/budgets/")], SendingUnit: "Perhepalvelut", RecipientOffering: k.coaching.Offering,
+		Urgency: referralv1.Urgency_URGENCY_ROUTINE, SendingResponsible: &referralv1.ResponsiblePerson{Subject: Aino, DisplayName: "Aino"},
+		Commitment: &referralv1.BudgetCommitment{Budget: b.GetName(), LineId: b.GetLines()[0].GetId(), AmountCents: cents}}})
+	if err != nil {
+		k.t.Fatalf("CreateReferral: %v", err)
+	}
+	if _, err := k.rc.SendReferral(k.aino, &referralv1.SendReferralRequest{Name: r.GetName(), AcknowledgeNoCapacity: true}); err != nil {
+		k.t.Fatalf("SendReferral: %v", err)
+	}
+	if _, err := k.rc.AcceptReferral(k.coach, &referralv1.AcceptReferralRequest{Name: r.GetName(),
+		ReceivingResponsible: &referralv1.ResponsiblePerson{Subject: CoachStaff, DisplayName: "Maria Valmentaja"}}); err != nil {
+		k.t.Fatalf("AcceptReferral: %v", err)
+	}
+	return r.GetName()
 }
 
 func (k *budgetKit) budgets(clientID string) []*budgetv1.Budget {
@@ -414,14 +439,18 @@ func TestWebBudgetProviderClaims(t *testing.T) {
 	b := k.activeBudget(id, k.approvedPlan(id, 10, false))
 	line := b.GetLines()[0]
 	price := line.GetUnitAmountCents()
-	referral := "referrals/t-claims-" + id
-	k.commitToCoach(b, referral, 5*price)
+	referral := k.referToCoach(b, 5*price)
 	spent := func() int64 { return k.budget(b.GetName()).GetLines()[0].GetSpentCents() }
 
 	coach := signIn(t, base, "coach")
 	page := coach.get("/provider/claims", http.StatusOK)
 	if !strings.Contains(page, `href="/provider/claims"`) || !strings.Contains(page, `value="`+referral+`"`) {
 		t.Fatalf("the claims page lacks the navigation link or the commitment of %s", referral)
+	}
+	// The inbox links a referral in progress to its commitment on this page.
+	anchor := "c-" + lastPart(referral)
+	if inbox := coach.get("/provider", http.StatusOK); !strings.Contains(inbox, `href="/provider/claims#`+anchor+`"`) || !strings.Contains(page, `id="`+anchor+`"`) {
+		t.Errorf("the inbox does not link the accepted referral to its commitment %s on the claims page", anchor)
 	}
 	euros := strconv.FormatInt(price/100, 10) + "," + fmt.Sprintf("%02d", price%100)
 	claim := func(invoice, qty, unitPrice string) url.Values {
