@@ -184,11 +184,12 @@ func (a *app) uploadClaims(rq *request) error {
 
 // uploadForm parses a multipart upload before the page's CSRF check (which
 // reads only url-encoded bodies), with a limit sized for one CSV file. A
-// body over the limit gets the error page in the user's language.
+// body over the limit gets the error page in the user's language; a form
+// that is not multipart goes on to be refused for its missing file.
 func (a *app) uploadForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxClaimsCSV+64<<10)
-		if err := r.ParseMultipartForm(maxClaimsCSV + 64<<10); err != nil {
+		if err := r.ParseMultipartForm(maxClaimsCSV + 64<<10); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 			s := a.Sessions.Load(r)
 			lang := i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
 			if s.Lang != "" {

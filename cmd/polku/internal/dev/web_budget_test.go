@@ -504,6 +504,14 @@ func TestWebBudgetProviderClaims(t *testing.T) {
 	if code, res := coach.upload("/provider/claims/upload", res, "csv", "x.csv", []byte("hello\n"), url.Values{"request_id": {"t-upload-3"}}); code != http.StatusBadRequest || !strings.Contains(res, `role="alert"`) {
 		t.Errorf("a bad file = %d", code)
 	}
+	// A file over the UI's limit (the gateway's 1 MiB once base64-encoded) is
+	// refused with the limit in words before anything is sent.
+	if code, res := coach.upload("/provider/claims/upload", res, "csv", "big.csv", bytes.Repeat([]byte("x"), 720<<10), url.Values{"request_id": {"t-upload-4"}}); code != http.StatusRequestEntityTooLarge || !strings.Contains(res, "Tiedosto on liian suuri") {
+		t.Errorf("a too large file = %d", code)
+	}
+	if got := spent(); got != 4*price {
+		t.Errorf("refused uploads changed spent to %d", got)
+	}
 	// Another role is refused the page.
 	signIn(t, base, "aino").get("/provider/claims", http.StatusForbidden)
 }
