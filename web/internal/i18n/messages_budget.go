@@ -75,6 +75,7 @@ var budgetMessages = map[string][3]string{
 	"budget.close.why":       {"Miksi budjetti suljetaan", "Varför budgeten stängs", "Why it is closed"},
 	"budget.close.confirm":   {"Ymmärrän, että sulkemista ei voi perua", "Jag förstår att stängningen inte kan ångras", "I understand that closing cannot be undone"},
 	"budget.close.do":        {"Sulje budjetti", "Stäng budgeten", "Close the budget"},
+	"budget.above.limit":     {"Summa ylittää työntekijän valtuudet: esihenkilön pitää tehdä tämä.", "Beloppet överskrider arbetstagarens befogenheter: en chef måste göra detta.", "The amount is above a worker's authority: a manager must do this."},
 	"budget.close.required":  {"kirjoita syy ja vahvista sulkeminen.", "skriv en orsak och bekräfta stängningen.", "write a reason and confirm the closing."},
 
 	"claims.title":                   {"Laskut", "Fakturor", "Invoices"},

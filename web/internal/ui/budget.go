@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
 	clientsv1 "github.com/polku-hb/polku/proto/gen/go/polku/clients/v1"
+	"github.com/polku-hb/polku/web/internal/edge"
 	"github.com/polku-hb/polku/web/internal/i18n"
 	"github.com/polku-hb/polku/web/internal/session"
 )
@@ -103,6 +106,7 @@ type budgetView struct {
 	B         *budgetv1.Budget
 	Newer     *assessmentv1.PlanRevision // a newer usable plan revision: offer :revise
 	Planned   int64                      // planned + carried over on all lines: what activation allocates
+	Error     string                     // why the last action was refused
 	RequestID string
 }
 
@@ -113,9 +117,33 @@ func budgetName(rq *request) string {
 // budgetPage shows one budget with its lines and what can be done in its
 // state: edit while DRAFT, activate once APPROVED, reallocate, revise or
 // close while ACTIVE.
-func (a *app) budgetPage(rq *request) error {
+func (a *app) budgetPage(rq *request) error { return a.showBudget(rq, "") }
+
+// onBudgetPage runs a budget action; when the input or the edge refuses it,
+// the budget page comes back with the reason in an alert, so the worker
+// stays where they were.
+func (a *app) onBudgetPage(h handler) handler {
+	return func(rq *request) error {
+		err := h(rq)
+		var e *edge.Error
+		isEdge := errors.As(err, &e)
+		switch {
+		case isEdge && (e.Reason == "ABOVE_AUTHORITY_LIMIT" || e.Reason == "ABOVE_REALLOCATION_LIMIT"):
+			// A worker's limit, not a missing right: say who can do it.
+			rq.w.WriteHeader(e.Status)
+			return a.showBudget(rq, rq.lang.T("budget.above.limit")+" ("+e.Message+")")
+		case errors.Is(err, errBadInput) ||
+			(isEdge && (e.Status == http.StatusBadRequest || e.Status == http.StatusConflict || e.Status == http.StatusPreconditionFailed)):
+			rq.w.WriteHeader(statusOf(err))
+			return a.showBudget(rq, a.explain(rq.lang, err))
+		}
+		return err
+	}
+}
+
+func (a *app) showBudget(rq *request, problem string) error {
 	ctx := rq.r.Context()
-	v := &budgetView{ClientID: rq.r.PathValue("id"), Client: &clientsv1.Client{}, B: &budgetv1.Budget{}, RequestID: session.RandomToken()}
+	v := &budgetView{ClientID: rq.r.PathValue("id"), Client: &clientsv1.Client{}, B: &budgetv1.Budget{}, RequestID: session.RandomToken(), Error: problem}
 	if err := rq.edge.Get(ctx, "clients/"+v.ClientID, nil, v.Client); err != nil {
 		return err
 	}

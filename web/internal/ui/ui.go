@@ -121,8 +121,8 @@ func New(o Options) (http.Handler, error) {
 	// budget
 	mux.Handle("POST /worker/clients/{id}/budgets", a.role(a.createBudget, worker...))
 	mux.Handle("GET /worker/clients/{id}/budgets/{budget}", a.role(a.budgetPage, worker...))
-	mux.Handle("POST /worker/clients/{id}/budgets/{budget}", a.role(a.updateBudget, worker...))
-	mux.Handle("POST /worker/clients/{id}/budgets/{budget}/{verb}", a.role(a.budgetVerb, worker...))
+	mux.Handle("POST /worker/clients/{id}/budgets/{budget}", a.role(a.onBudgetPage(a.updateBudget), worker...))
+	mux.Handle("POST /worker/clients/{id}/budgets/{budget}/{verb}", a.role(a.onBudgetPage(a.budgetVerb), worker...))
 	mux.Handle("GET /provider/claims", a.role(a.claimsPage, "PROVIDER"))
 	mux.Handle("POST /provider/claims", a.role(a.createClaim, "PROVIDER"))
 	mux.Handle("POST /provider/claims/upload", a.uploadForm(a.role(a.uploadClaims, "PROVIDER")))

@@ -393,6 +393,27 @@ func TestWebBudgetLifecycle(t *testing.T) {
 			t.Errorf("reallocate %v = %d, want 400", bad, code)
 		}
 	}
+	// Refusals by the edge are shown on the budget page: more than the line
+	// has, and more than a worker may move (the manager's to do).
+	alertRE := regexp.MustCompile(`role="alert" class="error">([^<]*)<`)
+	for _, tc := range []struct {
+		from, to *budgetv1.BudgetLine
+		euros    string
+		code     int
+		says     string
+	}{
+		{to, from, strconv.FormatInt(to.GetAvailableCents()/100+1, 10), http.StatusBadRequest, "Pyyntöä ei hyväksytty"},
+		{from, to, strconv.FormatInt(from.GetAllocatedCents()/100-1, 10), http.StatusForbidden, "esihenkilön pitää tehdä tämä"},
+	} {
+		code, got := aino.postStatus(page+"/reallocate", active, url.Values{"from_line_id": {tc.from.GetId()}, "to_line_id": {tc.to.GetId()}, "amount": {tc.euros},
+			"reason": {"too much"}, "request_id": {"t-realloc-" + tc.euros}})
+		if alert := alertRE.FindStringSubmatch(got); code != tc.code || alert == nil || !strings.Contains(alert[1], tc.says) {
+			t.Errorf("reallocating %s € = %d, alert %v; want %d saying %q", tc.euros, code, alert, tc.code, tc.says)
+		}
+	}
+	if k.budget(b.GetName()).GetLines()[0].GetAllocatedCents() != from.GetAllocatedCents() {
+		t.Fatal("a refused reallocation moved money")
+	}
 	moved := aino.post(page+"/reallocate", active, url.Values{"from_line_id": {from.GetId()}, "to_line_id": {to.GetId()}, "amount": {"10,50"},
 		"reason": {"Two museum visits"}, "request_id": {"t-realloc"}})
 	b = k.budget(b.GetName())
@@ -416,8 +437,9 @@ func TestWebBudgetLifecycle(t *testing.T) {
 	}
 
 	// Closing needs a reason and the confirmation; the abandoned draft is CLOSED.
-	if code, _ := aino.postStatus("/worker/"+succ+"/close", revised, url.Values{"reason": {"Not needed"}, "request_id": {"t-close"}}); code != http.StatusBadRequest {
-		t.Errorf("close without confirmation = %d, want 400", code)
+	if code, got := aino.postStatus("/worker/"+succ+"/close", revised, url.Values{"reason": {"Not needed"}, "request_id": {"t-close"}}); code != http.StatusBadRequest ||
+		!strings.Contains(got, `data-budget="`+succ+`"`) || !strings.Contains(got, "vahvista sulkeminen") {
+		t.Errorf("close without confirmation = %d; want 400 on the budget page with the reason", code)
 	}
 	if got := k.budget(succ).GetState(); got != budgetv1.Budget_DRAFT {
 		t.Fatalf("an unconfirmed close changed the budget to %v", got)
