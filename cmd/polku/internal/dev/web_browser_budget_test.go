@@ -19,7 +19,7 @@ import (
 // the coach invoices against the commitment made on it. The budget draft
 // page, the manager's chart and the provider's claims page are
 // screenshotted and checked with axe-core; every step is checked in the
-// budget service.
+// budget service. The client page with the create form is checked too.
 func TestBrowserBudgetLifecycleClaimsAndCohortChart(t *testing.T) {
 	exe := chromium(t)
 	shots := screenshotDir(t)
@@ -75,7 +75,9 @@ func TestBrowserBudgetLifecycleClaimsAndCohortChart(t *testing.T) {
 	// Aino draws the budget from the approved plan, choosing self-management.
 	signIn("aino")
 	form := `form.budget-new:has(input[value="` + rev + `"])`
-	do("create budget", chromedp.Navigate(base+"/worker/clients/"+id), chromedp.WaitVisible(chromedp.CSS(form)),
+	do("client page", chromedp.Navigate(base+"/worker/clients/"+id), chromedp.WaitVisible(chromedp.CSS(form)))
+	checkPage(t, bctx, shots, "b00-client-budget-form")
+	do("create budget",
 		chromedp.Click(chromedp.CSS(form+` input[value="MANAGEMENT_MODE_CLIENT_MANAGED"]`)),
 		chromedp.Click(chromedp.CSS(form+` button`)), chromedp.WaitVisible(chromedp.CSS(`[data-state="DRAFT"]`)))
 	if msg := text(flash); !strings.Contains(msg, "Budjetti luotiin luonnoksena") {
