@@ -144,6 +144,14 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("POST /operator/settings", a.role(a.operatorSaveSettings, "OPERATOR"))
 	mux.Handle("GET /operator/offerings/{provider}/{id}", a.role(a.operatorOffering, "OPERATOR"))
 	mux.Handle("POST /operator/offerings/{provider}/{id}/{verb}", a.role(a.operatorOfferingVerb, "OPERATOR"))
+	// budget
+	mux.Handle("POST /worker/clients/{id}/budgets", a.role(a.createBudget, worker...))
+	mux.Handle("GET /worker/clients/{id}/budgets/{budget}", a.role(a.budgetPage, worker...))
+	mux.Handle("POST /worker/clients/{id}/budgets/{budget}", a.role(a.onBudgetPage(a.updateBudget), worker...))
+	mux.Handle("POST /worker/clients/{id}/budgets/{budget}/{verb}", a.role(a.onBudgetPage(a.budgetVerb), worker...))
+	mux.Handle("GET /provider/claims", a.role(a.claimsPage, "PROVIDER"))
+	mux.Handle("POST /provider/claims", a.role(a.createClaim, "PROVIDER"))
+	mux.Handle("POST /provider/claims/upload", a.uploadForm(a.role(a.uploadClaims, "PROVIDER")))
 
 	mux.Handle("GET /me", a.role(a.mePage, "CLIENT", "ASSISTANT"))
 	mux.Handle("POST /me/consents", a.role(a.grantConsent, "CLIENT", "ASSISTANT"))

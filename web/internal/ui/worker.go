@@ -108,6 +108,7 @@ type clientView struct {
 	Chart       *Chart
 	Plans       []planView
 	Budgets     []*budgetv1.Statement
+	Panel       budgetPanel // budgets to open, plans to draw a budget from
 	Referrals   []*referralv1.Referral
 	Refs        refTable
 	// TimelinePager pages the timeline; Capped is the notice when one of the
@@ -218,6 +219,7 @@ func (a *app) loadClient(ctx context.Context, rq *request, id string, worker boo
 		v.Budgets = append(v.Budgets, st)
 	}
 	v.Capped = cappedNote(rq, capped)
+	v.Panel = newBudgetPanel(v.Plans, bl.GetBudgets())
 	return v, nil
 }
 
