@@ -29,16 +29,16 @@ const blankNeedRows = 2
 
 // assessmentForm is the data of the plans_assessment page.
 type assessmentForm struct {
-	ClientID  string
-	Client    *clientsv1.Client
-	A         *assessmentv1.Assessment
-	Mode      string // "new", "draft", "view" or "correct"
-	Action    string // where the form posts
-	Needs     []*assessmentv1.Need
-	Strengths string // one per line
-	Reason    string // a correction's reason, kept on a failed post
-	Error     string
-	RequestID string
+	ClientID   string
+	Client     *clientsv1.Client
+	A          *assessmentv1.Assessment
+	Mode       string // "new", "draft", "view" or "correct"
+	Action     string // where the form posts
+	Needs      []*assessmentv1.Need
+	Strengths  string // one per line
+	Reason     string // a correction's reason, kept on a failed post
+	Error      string
+	RequestID  string
 	Domains    []string
 	Priorities []string
 	Kinds      []string
