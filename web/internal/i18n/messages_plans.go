@@ -77,7 +77,7 @@ var plansMessages = map[string][3]string{
 	"plans.services.edit":                           {"Muuta tai poista valittuja palveluita", "Ändra eller ta bort valda tjänster", "Change or remove chosen services"},
 	"plans.service.save":                            {"Tallenna määrä", "Spara mängden", "Save amount"},
 	"plans.service.remove":                          {"Poista palvelu", "Ta bort tjänsten", "Remove service"},
-	"plans.service.remove.for":                      {"Poista: %s", "Ta bort: %s", "Remove: %s"},
+	"plans.service.remove.for":                      {"Poista palvelu: %s", "Ta bort tjänsten: %s", "Remove service: %s"},
 	"plans.service.fixed":                           {"Hinta tulee tarjouksesta tai on joustava summa; määrää ei muuteta tässä.", "Priset kommer från en offert eller är ett flexibelt belopp; mängden ändras inte här.", "The price comes from a quote or is a flexible amount; the amount is not changed here."},
 	"plans.service.missing":                         {"palvelua ei ole tässä suunnitelmassa.", "tjänsten finns inte i denna plan.", "the service is not in this plan."},
 	"plans.state":                                   {"Tila", "Status", "State"},
