@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -78,22 +79,49 @@ func (a *app) saveContent(rq *request) error {
 	if err != nil {
 		return err
 	}
-	goals, removed, err := formGoals(rq, rev.GetGoals())
-	var actions []*assessmentv1.PlanAction
+	body := &assessmentv1.PlanRevision{Name: rev.GetName(), Etag: rq.r.PostFormValue("etag")}
+	err = formPeriod(rq, body)
+	goals, removed, gerr := formGoals(rq, rev.GetGoals())
+	actions, aerr := formActions(rq, rev.GetActions(), removed)
+	body.Goals, body.Actions = goals, actions
 	if err == nil {
-		actions, err = formActions(rq, rev.GetActions(), removed)
+		err = cmp.Or(gerr, aerr)
 	}
 	if err == nil {
-		body := &assessmentv1.PlanRevision{Name: rev.GetName(), Etag: rq.r.PostFormValue("etag"), Goals: goals, Actions: actions}
-		err = rq.edge.Patch(rq.r.Context(), rev.GetName(), url.Values{"update_mask": {"goals,actions"}}, body, nil)
+		err = rq.edge.Patch(rq.r.Context(), rev.GetName(), url.Values{"update_mask": {"goals,actions,review_schedule,start_date,end_date"}}, body, nil)
 	}
 	if refused(err) {
-		rev.Goals, rev.Actions = goals, actions
+		rev.Goals, rev.Actions, rev.ReviewSchedule, rev.StartDate, rev.EndDate = goals, actions, body.ReviewSchedule, body.StartDate, body.EndDate
 		return a.renderDraft(rq, http.StatusBadRequest, rev, "", nil, a.explain(rq.lang, err))
 	} else if err != nil {
 		return err
 	}
 	return redirect(rq, "/worker/"+rev.GetName()+"#goals", "ok.plans.content.saved")
+}
+
+// formPeriod reads the plan period and the review schedule into rev; a
+// draft may leave them empty (proposing needs them, and the edge says so).
+func formPeriod(rq *request, rev *assessmentv1.PlanRevision) error {
+	f := rq.r.PostForm
+	start, err1 := parseDay(f.Get("start_date"))
+	end, err2 := parseDay(f.Get("end_date"))
+	next, err3 := parseDay(f.Get("next_review"))
+	rev.StartDate, rev.EndDate = start, end
+	if err := cmp.Or(err1, err2, err3); err != nil {
+		return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("plans.date.invalid"))
+	}
+	cadence := 0
+	if c := strings.TrimSpace(f.Get("cadence")); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 0 || n > 24 {
+			return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("plans.cadence.invalid"))
+		}
+		cadence = n
+	}
+	if next != nil {
+		rev.ReviewSchedule = &assessmentv1.ReviewSchedule{NextReviewDate: next, CadenceMonths: int32(cadence)}
+	}
+	return nil
 }
 
 // formGoals reads the goal rows; the ids of removed goals are returned so

@@ -2,6 +2,7 @@ package dev
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -60,6 +62,11 @@ func formValue(t *testing.T, page, name string) string {
 		t.Fatalf("no %s on the page", name)
 	}
 	return html.UnescapeString(m[1])
+}
+
+// ymd is a date as an <input type=date> sends it.
+func ymd(d *date.Date) string {
+	return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
 }
 
 // startRevision starts a new revision of Tiina's plan from the client page
@@ -209,6 +216,8 @@ func TestWebPlansDraftEditing(t *testing.T) {
 		"action-id-0": {before.GetActions()[0].GetId()}, "action-desc-0": {"Chase the benefit decision"}, "action-resp-0": {"RESPONSIBLE_PARTY_WORKER"}, "action-done-0": {"1"},
 		"action-id-1": {before.GetActions()[1].GetId()}, "action-desc-1": {"x"}, "action-resp-1": {"RESPONSIBLE_PARTY_CLIENT"}, "action-remove-1": {"1"},
 		"action-id-2": {""}, "action-desc-2": {"Tiina asks about courses"}, "action-resp-2": {"RESPONSIBLE_PARTY_CLIENT"}, "action-due-2": {"2026-06-01"},
+		// a new period and review cadence.
+		"start_date": {"2026-01-01"}, "end_date": {"2026-12-31"}, "next_review": {"2026-06-01"}, "cadence": {"3"},
 	}
 	page := aino.post("/worker/"+rev+"/content", draft, form)
 	if !strings.Contains(page, "Tavoitteet ja toimet tallennettiin") {
@@ -228,6 +237,10 @@ func TestWebPlansDraftEditing(t *testing.T) {
 		acts[1].GetResponsible() != assessmentv1.ResponsibleParty_RESPONSIBLE_PARTY_CLIENT || acts[1].GetDueDate().GetMonth() != 6 {
 		t.Errorf("actions after save = %v", acts)
 	}
+	if ymd(after.GetStartDate()) != "2026-01-01" || ymd(after.GetEndDate()) != "2026-12-31" ||
+		ymd(after.GetReviewSchedule().GetNextReviewDate()) != "2026-06-01" || after.GetReviewSchedule().GetCadenceMonths() != 3 {
+		t.Errorf("period after save = %v – %v, review %v", after.GetStartDate(), after.GetEndDate(), after.GetReviewSchedule())
+	}
 
 	// Refused: an emptied goal, an action without who; the page keeps the text.
 	for _, c := range []struct {
@@ -235,6 +248,8 @@ func TestWebPlansDraftEditing(t *testing.T) {
 	}{
 		{"goal-words-0", "  ", "tavoite 1: kirjoita tavoite asiakkaan sanoin"},
 		{"action-resp-2", "", "toimi 3: kirjoita mitä tehdään"},
+		{"end_date", "2029-01-01", "end_date: must be at most 24 months after start_date"},
+		{"cadence", "-1", "arviointiväli on 0–24 kuukautta"},
 	} {
 		bad := url.Values{"etag": {formValue(t, page, "etag")}}
 		for k, v := range form {
@@ -323,6 +338,9 @@ func TestWebPlansReturnAgreeActivate(t *testing.T) {
 		form.Set("action-desc-"+k, a.GetDescription())
 		form.Set("action-resp-"+k, a.GetResponsible().String())
 	}
+	form.Set("start_date", ymd(got.GetStartDate()))
+	form.Set("end_date", ymd(got.GetEndDate()))
+	form.Set("next_review", ymd(got.GetReviewSchedule().GetNextReviewDate()))
 	form.Set("goal-words-3", "The son goes to school gladly")
 	draft = aino.post("/worker/"+rev+"/content", draft, form)
 	aino.post("/worker/"+rev+"/propose", draft, url.Values{"request_id": {"t-propose-2"}})
