@@ -56,11 +56,13 @@ func (a *app) assessmentPage(rq *request) error {
 	if err := rq.edge.Get(rq.r.Context(), assessmentName(rq), nil, as); err != nil {
 		return err
 	}
+	// Only workers edit (a manager reading the region's clients sees it as it is).
 	mode := "view"
 	switch {
+	case rq.s.Role != "WORKER":
 	case as.GetState() == assessmentv1.Assessment_DRAFT:
 		mode = "draft"
-	case rq.r.URL.Query().Get("correct") == "1" && rq.s.Role == "WORKER":
+	case rq.r.URL.Query().Get("correct") == "1":
 		mode = "correct"
 	}
 	return a.renderAssessment(rq, http.StatusOK, as, mode, "", "")
