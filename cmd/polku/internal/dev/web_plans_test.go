@@ -64,6 +64,19 @@ func formValue(t *testing.T, page, name string) string {
 	return html.UnescapeString(m[1])
 }
 
+// rawKeyRE is a message key in text (after a tag or a space; the ok= key in
+// the language switcher's way-back URL is not shown).
+var rawKeyRE = regexp.MustCompile(`[>\s](ok\.)?plans\.[a-z]+[.A-Za-z_]*`)
+
+// noRawKeys fails when a page shows a message key instead of its text (a
+// key missing from the catalogue shows itself).
+func noRawKeys(t *testing.T, name, page string) {
+	t.Helper()
+	if k := rawKeyRE.FindString(page); k != "" {
+		t.Errorf("%s shows the message key %q", name, k)
+	}
+}
+
 // ymd is a date as an <input type=date> sends it.
 func ymd(d *date.Date) string {
 	return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
@@ -98,6 +111,7 @@ func TestWebPlansNeedsAssessment(t *testing.T) {
 		t.Fatal("the client page has no link to start a needs assessment")
 	}
 	form := aino.get("/worker/clients/"+demo.Tiina+"/assessments/new", http.StatusOK)
+	noRawKeys(t, "new assessment form", form)
 	content := url.Values{
 		"kind": {"REVIEW"}, "assess_date": {"2026-03-05"}, "request_id": {"t-asmt"},
 		"client_words":  {"Mornings are hard before school"},
@@ -150,6 +164,7 @@ func TestWebPlansNeedsAssessment(t *testing.T) {
 	if !strings.Contains(done, "Arviointi on valmis") || !strings.Contains(done, "the benefit decision") {
 		t.Fatalf("after complete:\n%s", done)
 	}
+	noRawKeys(t, "completed assessment", done)
 	got, _ = api.GetAssessment(ctx, &assessmentv1.GetAssessmentRequest{Name: name[1]})
 	if got.GetState() != assessmentv1.Assessment_COMPLETED || len(got.GetNeeds()) != 2 || got.GetSummary() != "Morning routines and the benefit decision" ||
 		got.GetNeeds()[0].GetId() == "" || got.GetNeeds()[0].GetId() == got.GetNeeds()[1].GetId() {
@@ -201,6 +216,7 @@ func TestWebPlansDraftEditing(t *testing.T) {
 	ctx, api := plansAPI(t, s)
 	aino := signIn(t, base, "aino")
 	rev, draft := startRevision(t, aino, demo.Tiina)
+	noRawKeys(t, "draft page", draft)
 	before, err := api.GetPlanRevision(ctx, &assessmentv1.GetPlanRevisionRequest{Name: rev})
 	if err != nil || len(before.GetGoals()) != 3 || len(before.GetActions()) != 2 || len(before.GetServices()) != 2 {
 		t.Fatalf("the new draft = %v, %v; want the active revision's 3 goals, 2 actions, 2 services", before, err)
@@ -302,6 +318,7 @@ func TestWebPlansReturnAgreeActivate(t *testing.T) {
 	mikko := signIn(t, base, "mikko")
 	mgr := mikko.get("/manager", http.StatusOK)
 	etag := regexp.MustCompile(`(?s)data-approval="` + regexp.QuoteMeta(rev) + `".*?name="etag" value="([^"]*)"`).FindStringSubmatch(mgr)
+	noRawKeys(t, "manager page", mgr)
 	if etag == nil || !strings.Contains(mgr, `action="/manager/return"`) {
 		t.Fatal("the proposed revision has no return form on the manager's page")
 	}
@@ -356,6 +373,7 @@ func TestWebPlansReturnAgreeActivate(t *testing.T) {
 
 	// Approved: the next step is the agreement; without a method it is refused.
 	page := aino.get("/worker/"+rev, http.StatusOK)
+	noRawKeys(t, "approved revision", page)
 	if !strings.Contains(page, "Kirjaa asiakkaan suostumus") || strings.Contains(page, `/activate"`) {
 		t.Fatalf("the approved revision's page does not ask for the agreement first:\n%s", page)
 	}
