@@ -7,7 +7,6 @@ var plansMessages = map[string][3]string{
 
 	"plans.asmt.title":           {"Palvelutarpeen arviointi", "Bedömning av servicebehov", "Needs assessment"},
 	"plans.asmt.new":             {"Aloita palvelutarpeen arviointi", "Påbörja en bedömning av servicebehovet", "Start a needs assessment"},
-	"plans.asmt.open":            {"Avaa", "Öppna", "Open"},
 	"plans.asmt.kind":            {"Arvioinnin vaihe", "Bedömningens skede", "Kind of assessment"},
 	"plans.asmt.date":            {"Arviointikeskustelun päivä", "Datum för bedömningssamtalet", "Day of the assessment conversation"},
 	"plans.asmt.words":           {"Miksi asiakas tuli ja mikä auttaisi, asiakkaan omin sanoin", "Varför klienten kom och vad som skulle hjälpa, med klientens egna ord", "Why the client came and what would help, in the client's own words"},
@@ -55,6 +54,7 @@ var plansMessages = map[string][3]string{
 	"plans.domain.NEED_DOMAIN_SAFETY":                  {"turvallisuus", "trygghet", "safety"},
 	"plans.domain.NEED_DOMAIN_OTHER":                   {"muu", "annat", "other"},
 
+	"plans.assessments":                             {"Arvioinnit, joihin suunnitelma vastaa", "Bedömningar som planen svarar på", "The assessments the plan answers"},
 	"plans.goals.edit":                              {"Tavoitteet ja sovitut toimet", "Mål och överenskomna åtgärder", "Goals and agreed actions"},
 	"plans.goal":                                    {"Tavoite %d", "Mål %d", "Goal %d"},
 	"plans.goal.new":                                {"Uusi tavoite", "Nytt mål", "New goal"},

@@ -25,6 +25,7 @@ func init() {
 	funcs["plansRow"] = func(p Page, i int, x *assessmentv1.PlanAction) map[string]any {
 		return map[string]any{"P": p, "I": i, "X": x}
 	}
+	funcs["plansHas"] = func(list []string, s string) bool { return slices.Contains(list, s) }
 	funcs["plansFrequencies"] = func() []string { return []string{"FREQUENCY_ONCE", "FREQUENCY_PER_WEEK", "FREQUENCY_PER_MONTH"} }
 }
 
@@ -53,13 +54,17 @@ func (a *app) renderDraft(rq *request, status int, rev *assessmentv1.PlanRevisio
 	st := rev.GetState()
 	editable := st == assessmentv1.PlanRevision_DRAFT || st == assessmentv1.PlanRevision_RETURNED
 	canAgree := (st == assessmentv1.PlanRevision_PROPOSED || st == assessmentv1.PlanRevision_APPROVED) && rev.GetAgreement() == nil
+	var as assessmentv1.ListAssessmentsResponse
+	if err := rq.edge.Get(rq.r.Context(), "clients/"+rq.r.PathValue("id")+"/assessments", url.Values{"page_size": {"200"}}, &as); err != nil {
+		return err
+	}
 	if status != http.StatusOK {
 		rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		rq.w.WriteHeader(status)
 	}
 	return a.render(rq, "draft", rq.lang.T("draft.title"), map[string]any{
 		"ClientID": rq.r.PathValue("id"), "Rev": rev, "Query": q, "Found": found, "Editable": editable,
-		"Action": "/worker/" + name, "RequestID": session.RandomToken(), "Error": msg,
+		"Action": "/worker/" + name, "RequestID": session.RandomToken(), "Error": msg, "Assessments": as.GetAssessments(),
 		"CanAgree": canAgree && rq.s.Role == "WORKER", "Methods": workerAgreementMethods, "Parties": responsibleParties,
 		"CanActivate": st == assessmentv1.PlanRevision_APPROVED && rev.GetAgreement() != nil && rq.s.Role == "WORKER",
 	})
@@ -79,7 +84,8 @@ func (a *app) saveContent(rq *request) error {
 	if err != nil {
 		return err
 	}
-	body := &assessmentv1.PlanRevision{Name: rev.GetName(), Etag: rq.r.PostFormValue("etag")}
+	// The assessments the plan answers: the edge checks they are this client's.
+	body := &assessmentv1.PlanRevision{Name: rev.GetName(), Etag: rq.r.PostFormValue("etag"), Assessments: rq.r.PostForm["assessment"]}
 	err = formPeriod(rq, body)
 	goals, removed, gerr := formGoals(rq, rev.GetGoals())
 	actions, aerr := formActions(rq, rev.GetActions(), removed)
@@ -88,10 +94,11 @@ func (a *app) saveContent(rq *request) error {
 		err = cmp.Or(gerr, aerr)
 	}
 	if err == nil {
-		err = rq.edge.Patch(rq.r.Context(), rev.GetName(), url.Values{"update_mask": {"goals,actions,review_schedule,start_date,end_date"}}, body, nil)
+		err = rq.edge.Patch(rq.r.Context(), rev.GetName(), url.Values{"update_mask": {"assessments,goals,actions,review_schedule,start_date,end_date"}}, body, nil)
 	}
 	if refused(err) {
-		rev.Goals, rev.Actions, rev.ReviewSchedule, rev.StartDate, rev.EndDate = goals, actions, body.ReviewSchedule, body.StartDate, body.EndDate
+		rev.Assessments, rev.Goals, rev.Actions = body.Assessments, goals, actions
+		rev.ReviewSchedule, rev.StartDate, rev.EndDate = body.ReviewSchedule, body.StartDate, body.EndDate
 		return a.renderDraft(rq, http.StatusBadRequest, rev, "", nil, a.explain(rq.lang, err))
 	} else if err != nil {
 		return err

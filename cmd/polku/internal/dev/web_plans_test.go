@@ -215,10 +215,19 @@ func TestWebPlansDraftEditing(t *testing.T) {
 	s, demo, base := startWebStack(t)
 	ctx, api := plansAPI(t, s)
 	aino := signIn(t, base, "aino")
+	a, err := api.CreateAssessment(ctx, &assessmentv1.CreateAssessmentRequest{Parent: "clients/" + demo.Tiina, Assessment: &assessmentv1.Assessment{
+		Kind: assessmentv1.Assessment_REVIEW, AssessDate: &date.Date{Year: 2026, Month: 3, Day: 1}, Summary: "Work and school"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := a.GetName()
 	rev, draft := startRevision(t, aino, demo.Tiina)
 	noRawKeys(t, "draft page", draft)
+	if !strings.Contains(draft, `name="assessment" value="`+written+`"`) {
+		t.Error("the draft page does not offer the client's new assessment to link")
+	}
 	before, err := api.GetPlanRevision(ctx, &assessmentv1.GetPlanRevisionRequest{Name: rev})
-	if err != nil || len(before.GetGoals()) != 3 || len(before.GetActions()) != 2 || len(before.GetServices()) != 2 {
+	if err != nil || len(before.GetAssessments()) != 1 || len(before.GetGoals()) != 3 || len(before.GetActions()) != 2 || len(before.GetServices()) != 2 {
 		t.Fatalf("the new draft = %v, %v; want the active revision's 3 goals, 2 actions, 2 services", before, err)
 	}
 	g := before.GetGoals()
@@ -234,6 +243,8 @@ func TestWebPlansDraftEditing(t *testing.T) {
 		"action-id-2": {""}, "action-desc-2": {"Tiina asks about courses"}, "action-resp-2": {"RESPONSIBLE_PARTY_CLIENT"}, "action-due-2": {"2026-06-01"},
 		// a new period and review cadence.
 		"start_date": {"2026-01-01"}, "end_date": {"2026-12-31"}, "next_review": {"2026-06-01"}, "cadence": {"3"},
+		// the plan answers the seeded assessment and a new one.
+		"assessment": {before.GetAssessments()[0], written},
 	}
 	page := aino.post("/worker/"+rev+"/content", draft, form)
 	if !strings.Contains(page, "Tavoitteet ja toimet tallennettiin") {
@@ -252,6 +263,9 @@ func TestWebPlansDraftEditing(t *testing.T) {
 	if len(acts) != 2 || !acts[0].GetDone() || len(acts[0].GetGoalIds()) != 0 || acts[1].GetDescription() != "Tiina asks about courses" ||
 		acts[1].GetResponsible() != assessmentv1.ResponsibleParty_RESPONSIBLE_PARTY_CLIENT || acts[1].GetDueDate().GetMonth() != 6 {
 		t.Errorf("actions after save = %v", acts)
+	}
+	if strings.Join(after.GetAssessments(), ",") != before.GetAssessments()[0]+","+written {
+		t.Errorf("assessments after save = %v, want the seeded one and %s", after.GetAssessments(), written)
 	}
 	if ymd(after.GetStartDate()) != "2026-01-01" || ymd(after.GetEndDate()) != "2026-12-31" ||
 		ymd(after.GetReviewSchedule().GetNextReviewDate()) != "2026-06-01" || after.GetReviewSchedule().GetCadenceMonths() != 3 {
