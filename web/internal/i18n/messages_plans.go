@@ -55,6 +55,7 @@ var plansMessages = map[string][3]string{
 	"plans.domain.NEED_DOMAIN_OTHER":                   {"muu", "annat", "other"},
 
 	"plans.assessments":                             {"Arvioinnit, joihin suunnitelma vastaa", "Bedömningar som planen svarar på", "The assessments the plan answers"},
+	"plans.actions":                                 {"Sovitut toimet", "Överenskomna åtgärder", "Agreed actions"},
 	"plans.goals.edit":                              {"Tavoitteet ja sovitut toimet", "Mål och överenskomna åtgärder", "Goals and agreed actions"},
 	"plans.goal":                                    {"Tavoite %d", "Mål %d", "Goal %d"},
 	"plans.goal.new":                                {"Uusi tavoite", "Nytt mål", "New goal"},

@@ -3,6 +3,7 @@ package dev
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +77,7 @@ func (b *plansBrowser) as(person, home string) {
 // needs assessment, edits a new draft's goals and removes a service, and
 // proposes it; Mikko returns it with a reason; Aino sees the reason, fixes
 // the plan and proposes again; Mikko approves; Aino records Tiina's agreement
-// and activates the plan. The assessment form, the draft page with the goals
+// and activates the plan, which answers the new assessment. The assessment form, the draft page with the goals
 // form and the manager's page with the return form are screenshotted and
 // checked with axe-core.
 func TestBrowserPlansAssessReturnAgreeActivate(t *testing.T) {
@@ -150,7 +151,8 @@ func TestBrowserPlansAssessReturnAgreeActivate(t *testing.T) {
 	msg := b.submit("save goals", `form.goals-form > button`,
 		chromedp.Clear(chromedp.CSS(`#goal-words-0`)),
 		chromedp.SendKeys(chromedp.CSS(`#goal-words-0`), "Calm evenings and mornings"),
-		chromedp.SendKeys(chromedp.CSS(`#goal-words-3`), "A job by autumn"))
+		chromedp.SendKeys(chromedp.CSS(`#goal-words-3`), "A job by autumn"),
+		chromedp.Click(chromedp.CSS(`input[name="assessment"][value="`+written.GetName()+`"]`)))
 	if !strings.Contains(msg, "Tavoitteet ja toimet tallennettiin") {
 		t.Fatalf("after saving goals the page says %q", msg)
 	}
@@ -223,9 +225,9 @@ func TestBrowserPlansAssessReturnAgreeActivate(t *testing.T) {
 		t.Errorf("after activating the page says %q", msg)
 	}
 	r, _ = api.GetPlanRevision(ctx, &assessmentv1.GetPlanRevisionRequest{Name: rev})
-	if r.GetState() != assessmentv1.PlanRevision_ACTIVE || len(r.GetGoals()) != 5 || len(r.GetServices()) != 1 ||
+	if r.GetState() != assessmentv1.PlanRevision_ACTIVE || len(r.GetGoals()) != 5 || len(r.GetServices()) != 1 || !slices.Contains(r.GetAssessments(), written.GetName()) ||
 		r.GetAgreement().GetMethod() != assessmentv1.AgreementMethod_AGREEMENT_METHOD_IN_PERSON {
-		t.Errorf("the revision at the end = %v, %d goals, %d services, agreement %v; want ACTIVE, 5, 1, in person",
-			r.GetState(), len(r.GetGoals()), len(r.GetServices()), r.GetAgreement())
+		t.Errorf("the revision at the end = %v, %d goals, %d services, assessments %v, agreement %v; want ACTIVE, 5, 1, the new assessment, in person",
+			r.GetState(), len(r.GetGoals()), len(r.GetServices()), r.GetAssessments(), r.GetAgreement())
 	}
 }
