@@ -76,9 +76,11 @@ func getRevision(rq *request) (*assessmentv1.PlanRevision, error) {
 	return rev, rq.edge.Get(rq.r.Context(), revisionName(rq), nil, rev)
 }
 
-// saveContent saves the goals and actions from the draft page's form. A
-// goal or action keeps what the form does not show (linked needs, progress,
-// the responsible team member) by its id.
+// saveContent saves the draft page's main form: the assessments the plan
+// answers, goals, actions, period and review schedule. A goal or action keeps
+// what the form does not show (linked needs, progress, the responsible team
+// member) by its id. Every row is read even after a refused one, so the form
+// comes back whole.
 func (a *app) saveContent(rq *request) error {
 	rev, err := getRevision(rq)
 	if err != nil {
@@ -86,13 +88,10 @@ func (a *app) saveContent(rq *request) error {
 	}
 	// The assessments the plan answers: the edge checks they are this client's.
 	body := &assessmentv1.PlanRevision{Name: rev.GetName(), Etag: rq.r.PostFormValue("etag"), Assessments: rq.r.PostForm["assessment"]}
-	err = formPeriod(rq, body)
 	goals, removed, gerr := formGoals(rq, rev.GetGoals())
 	actions, aerr := formActions(rq, rev.GetActions(), removed)
 	body.Goals, body.Actions = goals, actions
-	if err == nil {
-		err = cmp.Or(gerr, aerr)
-	}
+	err = cmp.Or(formPeriod(rq, body), gerr, aerr)
 	if err == nil {
 		err = rq.edge.Patch(rq.r.Context(), rev.GetName(), url.Values{"update_mask": {"assessments,goals,actions,review_schedule,start_date,end_date"}}, body, nil)
 	}
