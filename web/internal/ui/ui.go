@@ -107,6 +107,19 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /worker/clients/{id}/referrals/new", a.role(a.referralForm, "WORKER"))
 	mux.Handle("POST /worker/clients/{id}/referrals", a.role(a.sendReferral, "WORKER"))
 
+	// plans
+	mux.Handle("GET /worker/clients/{id}/assessments/new", a.role(a.assessmentNew, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/assessments", a.role(a.createAssessment, "WORKER"))
+	mux.Handle("GET /worker/clients/{id}/assessments/{a}", a.role(a.assessmentPage, worker...))
+	mux.Handle("POST /worker/clients/{id}/assessments/{a}", a.role(a.saveAssessment, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/assessments/{a}/correct", a.role(a.correctAssessment, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/plans/{plan}/revisions/{rev}/content", a.role(a.saveContent, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/plans/{plan}/revisions/{rev}/services/{sid}", a.role(a.changeService, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/plans/{plan}/revisions/{rev}/services/{sid}/remove", a.role(a.removeService, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/plans/{plan}/revisions/{rev}/agreement", a.role(a.recordAgreement, "WORKER"))
+	mux.Handle("POST /worker/clients/{id}/plans/{plan}/revisions/{rev}/activate", a.role(a.activateRevision, "WORKER"))
+	mux.Handle("POST /manager/return", a.role(a.returnPlan, "MANAGER"))
+
 	mux.Handle("GET /worker/clients/{id}/measurements/new", a.role(a.measurementForm, "WORKER"))
 	mux.Handle("POST /worker/clients/{id}/measurements", a.role(a.createMeasurement, "WORKER"))
 	// quotes

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -284,11 +285,7 @@ func (a *app) draftPage(rq *request) error {
 			found = append(found, r.GetOffering())
 		}
 	}
-	editable := rev.GetState() == assessmentv1.PlanRevision_DRAFT || rev.GetState() == assessmentv1.PlanRevision_RETURNED
-	return a.render(rq, "draft", rq.lang.T("draft.title"), map[string]any{
-		"ClientID": rq.r.PathValue("id"), "Rev": &rev, "Query": q, "Found": found, "More": more, "Editable": editable,
-		"Action": "/worker/" + name, "RequestID": session.RandomToken(),
-	})
+	return a.renderDraft(rq, http.StatusOK, &rev, q, found, more, "")
 }
 
 func revisionName(rq *request) string {
@@ -302,13 +299,9 @@ func (a *app) addService(rq *request) error {
 	ctx := rq.r.Context()
 	name := revisionName(rq)
 	f := rq.r.PostForm
-	qty, err := strconv.Atoi(f.Get("quantity"))
-	if err != nil || qty < 1 || qty > 1000 {
-		return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("draft.quantity.invalid"))
-	}
-	freq, ok := assessmentv1.Frequency_value[f.Get("frequency")]
-	if !ok || freq == 0 {
-		return fmt.Errorf("%w: %s", errBadInput, rq.lang.T("draft.frequency.invalid"))
+	qty, freq, err := quantityAndFrequency(rq)
+	if err != nil {
+		return err
 	}
 	var rev assessmentv1.PlanRevision
 	if err := rq.edge.Get(ctx, name, nil, &rev); err != nil {
@@ -322,7 +315,7 @@ func (a *app) addService(rq *request) error {
 		Pricing: &assessmentv1.ChosenService_PinnedPrice_{PinnedPrice: &assessmentv1.ChosenService_PinnedPrice{
 			Offering: f.Get("offering"), PriceOptionId: f.Get("price_option"),
 		}},
-		Quantity: int32(qty), Frequency: assessmentv1.Frequency(freq),
+		Quantity: qty, Frequency: freq,
 	})
 	body := &assessmentv1.PlanRevision{Name: name, Etag: rev.GetEtag(), Services: services}
 	if err := rq.edge.Patch(ctx, name, url.Values{"update_mask": {"services"}}, body, nil); err != nil {
