@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -39,23 +38,17 @@ func plansAPI(t *testing.T, s *Stack) (context.Context, assessmentv1.AssessmentS
 	return ctx, assessmentv1.NewAssessmentServiceClient(conn)
 }
 
-// postStatus posts a form and returns the status and the page without
-// following a redirect's failure: for refused input (400) the page is the
+// postStatusText is postStatus with the page's HTML entities decoded, so
+// typed text can be compared as typed; for refused input (400) the page is the
 // form shown again.
-func (b *browser) postStatus(path, page string, form url.Values) (int, string) {
+func (b *browser) postStatusText(path, page string, form url.Values) (int, string) {
 	b.t.Helper()
-	form.Set("csrf", csrfRE.FindStringSubmatch(page)[1])
-	resp, err := b.c.PostForm(b.base+path, form)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, html.UnescapeString(string(body))
+	code, body := b.postStatus(path, page, form)
+	return code, html.UnescapeString(body)
 }
 
-// formValue is the value attribute of the hidden input name on page.
-func formValue(t *testing.T, page, name string) string {
+// fieldValue is the value attribute of the hidden input name on page.
+func fieldValue(t *testing.T, page, name string) string {
 	t.Helper()
 	m := regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `" value="([^"]*)"`).FindStringSubmatch(page)
 	if m == nil {
@@ -127,7 +120,7 @@ func TestWebPlansNeedsAssessment(t *testing.T) {
 		bad[k] = v
 	}
 	bad.Set("need-domain-0", "")
-	code, again := aino.postStatus("/worker/clients/"+demo.Tiina+"/assessments", form, bad)
+	code, again := aino.postStatusText("/worker/clients/"+demo.Tiina+"/assessments", form, bad)
 	if code != http.StatusBadRequest || !strings.Contains(again, "tarve 1: valitse elämänalue") || !strings.Contains(again, "help with morning routines") {
 		t.Fatalf("a need without a domain = %d, want 400 with the reason and the typed text:\n%s", code, again)
 	}
@@ -154,8 +147,8 @@ func TestWebPlansNeedsAssessment(t *testing.T) {
 	// Save with a second need and complete in one step.
 	content.Del("kind")
 	content.Del("save")
-	content.Set("etag", formValue(t, draft, "etag"))
-	content.Set("need-id-0", formValue(t, draft, "need-id-0"))
+	content.Set("etag", fieldValue(t, draft, "etag"))
+	content.Set("need-id-0", fieldValue(t, draft, "need-id-0"))
 	content.Set("need-desc-1", "the benefit decision")
 	content.Set("need-domain-1", "NEED_DOMAIN_LIVELIHOOD_AND_BENEFITS")
 	content.Set("summary", "Morning routines and the benefit decision")
@@ -174,7 +167,7 @@ func TestWebPlansNeedsAssessment(t *testing.T) {
 	// A correction needs a reason and a change; it makes version 2 naming
 	// only the corrected field.
 	corr := aino.get("/worker/"+name[1]+"?correct=1", http.StatusOK)
-	fix := url.Values{"etag": {formValue(t, corr, "etag")}, "request_id": {"t-correct"}, "assess_date": {"2026-03-05"},
+	fix := url.Values{"etag": {fieldValue(t, corr, "etag")}, "request_id": {"t-correct"}, "assess_date": {"2026-03-05"},
 		"client_words": {"Mornings are hard before school"}, "strengths": {"a sister who helps\nkeeps trying"},
 		"summary": {"Morning routines and the benefit decision"}}
 	for i, n := range got.GetNeeds() {
@@ -192,7 +185,7 @@ func TestWebPlansNeedsAssessment(t *testing.T) {
 	} {
 		fix.Set("reason", c.reason)
 		fix.Set("summary", c.summary)
-		if code, page := aino.postStatus("/worker/"+name[1]+"/correct", corr, fix); code != http.StatusBadRequest || !strings.Contains(page, c.want) {
+		if code, page := aino.postStatusText("/worker/"+name[1]+"/correct", corr, fix); code != http.StatusBadRequest || !strings.Contains(page, c.want) {
 			t.Errorf("correction reason %q summary %q = %d, want 400 saying %q", c.reason, c.summary, code, c.want)
 		}
 	}
@@ -231,7 +224,7 @@ func TestWebPlansDraftEditing(t *testing.T) {
 		t.Fatalf("the new draft = %v, %v; want the active revision's 3 goals, 2 actions, 2 services", before, err)
 	}
 	g := before.GetGoals()
-	form := url.Values{"etag": {formValue(t, draft, "etag")},
+	form := url.Values{"etag": {fieldValue(t, draft, "etag")},
 		// goal 1 reworded, goal 2 removed, goal 3 kept, a new goal 4.
 		"goal-id-0": {g[0].GetId()}, "goal-words-0": {"Calm evenings at home"}, "goal-measure-0": {g[0].GetMeasure()}, "goal-target-0": {"2026-12-31"},
 		"goal-id-1": {g[1].GetId()}, "goal-words-1": {g[1].GetClientWords()}, "goal-remove-1": {"1"},
@@ -281,14 +274,14 @@ func TestWebPlansDraftEditing(t *testing.T) {
 		{"end_date", "2029-01-01", "end_date: must be at most 24 months after start_date"},
 		{"cadence", "-1", "arviointiväli on 0–24 kuukautta"},
 	} {
-		bad := url.Values{"etag": {formValue(t, page, "etag")}}
+		bad := url.Values{"etag": {fieldValue(t, page, "etag")}}
 		for k, v := range form {
 			if k != "etag" {
 				bad[k] = v
 			}
 		}
 		bad.Set(c.key, c.value)
-		code, again := aino.postStatus("/worker/"+rev+"/content", page, bad)
+		code, again := aino.postStatusText("/worker/"+rev+"/content", page, bad)
 		if code != http.StatusBadRequest || !strings.Contains(again, c.want) || !strings.Contains(again, "A job by autumn") {
 			t.Errorf("%s=%q: %d, want 400 saying %q with the typed text kept", c.key, c.value, code, c.want)
 		}
@@ -300,11 +293,11 @@ func TestWebPlansDraftEditing(t *testing.T) {
 	// Services: the coaching's quantity changes, the museum card is removed.
 	svc := after.GetServices()
 	page = aino.get("/worker/"+rev, http.StatusOK)
-	page = aino.post("/worker/"+rev+"/services/"+svc[0].GetId(), page, url.Values{"etag": {formValue(t, page, "etag")}, "quantity": {"2"}, "frequency": {"FREQUENCY_PER_MONTH"}})
+	page = aino.post("/worker/"+rev+"/services/"+svc[0].GetId(), page, url.Values{"etag": {fieldValue(t, page, "etag")}, "quantity": {"2"}, "frequency": {"FREQUENCY_PER_MONTH"}})
 	if !strings.Contains(page, "Palvelun määrä muutettiin") {
 		t.Errorf("after changing the amount:\n%s", page)
 	}
-	page = aino.post("/worker/"+rev+"/services/"+svc[1].GetId()+"/remove", page, url.Values{"etag": {formValue(t, page, "etag")}})
+	page = aino.post("/worker/"+rev+"/services/"+svc[1].GetId()+"/remove", page, url.Values{"etag": {fieldValue(t, page, "etag")}})
 	if !strings.Contains(page, "Palvelu poistettiin") {
 		t.Errorf("after removing:\n%s", page)
 	}
@@ -313,7 +306,7 @@ func TestWebPlansDraftEditing(t *testing.T) {
 		final.GetServices()[0].GetFrequency() != assessmentv1.Frequency_FREQUENCY_PER_MONTH || final.GetYearlyCostCents() >= after.GetYearlyCostCents() {
 		t.Errorf("services after change and removal = %v (yearly %d, was %d)", final.GetServices(), final.GetYearlyCostCents(), after.GetYearlyCostCents())
 	}
-	if code, msg := aino.postStatus("/worker/"+rev+"/services/no-such/remove", page, url.Values{"etag": {formValue(t, page, "etag")}}); code != http.StatusBadRequest ||
+	if code, msg := aino.postStatusText("/worker/"+rev+"/services/no-such/remove", page, url.Values{"etag": {fieldValue(t, page, "etag")}}); code != http.StatusBadRequest ||
 		!strings.Contains(msg, "palvelua ei ole tässä suunnitelmassa") {
 		t.Errorf("removing an unknown service = %d, want 400 with a reason", code)
 	}
@@ -337,7 +330,7 @@ func TestWebPlansReturnAgreeActivate(t *testing.T) {
 		t.Fatal("the proposed revision has no return form on the manager's page")
 	}
 	ret := url.Values{"name": {rev}, "etag": {html.UnescapeString(etag[1])}, "request_id": {"t-return"}, "reason": {"  "}}
-	if code, page := mikko.postStatus("/manager/return", mgr, ret); code != http.StatusBadRequest || !strings.Contains(page, "kirjoita, mitä suunnitelmassa pitää muuttaa") {
+	if code, page := mikko.postStatusText("/manager/return", mgr, ret); code != http.StatusBadRequest || !strings.Contains(page, "kirjoita, mitä suunnitelmassa pitää muuttaa") {
 		t.Errorf("return without a reason = %d, want 400 with a clear message", code)
 	}
 	ret.Set("reason", "Add a goal for the son's school")
@@ -357,7 +350,7 @@ func TestWebPlansReturnAgreeActivate(t *testing.T) {
 		}
 	}
 	draft = aino.get("/worker/"+rev, http.StatusOK)
-	form := url.Values{"etag": {formValue(t, draft, "etag")}}
+	form := url.Values{"etag": {fieldValue(t, draft, "etag")}}
 	for i, g := range got.GetGoals() {
 		k := strconv.Itoa(i)
 		form.Set("goal-id-"+k, g.GetId())
@@ -391,11 +384,11 @@ func TestWebPlansReturnAgreeActivate(t *testing.T) {
 	if !strings.Contains(page, "Kirjaa asiakkaan suostumus") || strings.Contains(page, `/activate"`) {
 		t.Fatalf("the approved revision's page does not ask for the agreement first:\n%s", page)
 	}
-	if code, msg := aino.postStatus("/worker/"+rev+"/agreement", page, url.Values{"etag": {formValue(t, page, "etag")}}); code != http.StatusBadRequest ||
+	if code, msg := aino.postStatusText("/worker/"+rev+"/agreement", page, url.Values{"etag": {fieldValue(t, page, "etag")}}); code != http.StatusBadRequest ||
 		!strings.Contains(msg, "valitse, miten asiakas suostui") {
 		t.Errorf("agreement without a method = %d, want 400", code)
 	}
-	page = aino.post("/worker/"+rev+"/agreement", page, url.Values{"etag": {formValue(t, page, "etag")}, "method": {"AGREEMENT_METHOD_PHONE"},
+	page = aino.post("/worker/"+rev+"/agreement", page, url.Values{"etag": {fieldValue(t, page, "etag")}, "method": {"AGREEMENT_METHOD_PHONE"},
 		"note": {"Wants the coach on Tuesdays"}, "request_id": {"t-agree"}})
 	got, _ = api.GetPlanRevision(ctx, &assessmentv1.GetPlanRevisionRequest{Name: rev})
 	if got.GetAgreement().GetMethod() != assessmentv1.AgreementMethod_AGREEMENT_METHOD_PHONE || got.GetAgreement().GetNote() != "Wants the coach on Tuesdays" {
@@ -404,7 +397,7 @@ func TestWebPlansReturnAgreeActivate(t *testing.T) {
 	if !strings.Contains(page, "Ota suunnitelma käyttöön") {
 		t.Fatalf("after the agreement the page offers no activation:\n%s", page)
 	}
-	client := aino.post("/worker/"+rev+"/activate", page, url.Values{"etag": {formValue(t, page, "etag")}, "request_id": {"t-activate"}})
+	client := aino.post("/worker/"+rev+"/activate", page, url.Values{"etag": {fieldValue(t, page, "etag")}, "request_id": {"t-activate"}})
 	if !strings.Contains(client, "Suunnitelma on nyt voimassa") || !strings.Contains(client, "The son goes to school gladly") {
 		t.Error("after activation the client page does not show the new plan in force")
 	}
