@@ -182,8 +182,10 @@ func (a *app) providerCredentials(rq *request) error {
 		return err
 	}
 	var creds cataloguev1.ListProviderCredentialsResponse
-	if err := rq.edge.Get(rq.r.Context(), parent+"/credentials", nil, &creds); err != nil {
+	capped, err := readAll(rq.r.Context(), rq, parent+"/credentials", nil, &creds)
+	if err != nil {
 		return err
 	}
-	return a.render(rq, "catalogue_credentials", rq.lang.T("catalogue.creds.title"), map[string]any{"Credentials": creds.GetProviderCredentials()})
+	return a.render(rq, "catalogue_credentials", rq.lang.T("catalogue.creds.title"),
+		map[string]any{"Credentials": creds.GetProviderCredentials(), "Bound": cappedNote(rq, capped)})
 }

@@ -39,6 +39,8 @@ type claimsView struct {
 	Validated bool // the upload was only checked
 	Today     string
 	RequestID string
+	Bound     string // the commitments list stopped at the bound
+	More      pager  // the claims sent, a page at a time
 }
 
 // claimForm is one claim as typed: kept as text so a refused form comes
@@ -55,10 +57,13 @@ func (a *app) claimsPage(rq *request) error {
 func (a *app) renderClaims(rq *request, v *claimsView, status int) error {
 	ctx := rq.r.Context()
 	parent := "providers/" + rq.s.ProviderID
+	// Whole: every open commitment can be invoiced.
 	var cm budgetv1.ListProviderCommitmentsResponse
-	if err := rq.edge.Get(ctx, parent+"/commitments", url.Values{"page_size": {"200"}}, &cm); err != nil {
+	capped, err := readAll(ctx, rq, parent+"/commitments", nil, &cm)
+	if err != nil {
 		return err
 	}
+	v.Bound = cappedNote(rq, capped)
 	for _, c := range cm.GetProviderCommitments() {
 		if c.GetState() == budgetv1.ProviderCommitment_OPEN {
 			v.Open = append(v.Open, c)
@@ -66,8 +71,9 @@ func (a *app) renderClaims(rq *request, v *claimsView, status int) error {
 			v.Closed = append(v.Closed, c)
 		}
 	}
+	// The claims sent are a history: paged forward.
 	var cl budgetv1.ListClaimsResponse
-	if err := rq.edge.Get(ctx, parent+"/claims", url.Values{"page_size": {"100"}}, &cl); err != nil {
+	if v.More, err = readPage(rq, "claims", "h-clist", rq.lang.T("claims.list"), parent+"/claims", nil, &cl); err != nil {
 		return err
 	}
 	v.Claims = cl.GetClaims()

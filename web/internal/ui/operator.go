@@ -16,13 +16,18 @@ import (
 // ones, price changes included), and every provider for the way in to one.
 func (a *app) operatorHome(rq *request) error {
 	ctx := rq.r.Context()
+	// Whole lists: the operator works through every waiting item, and the
+	// providers list names the offerings' providers.
 	var pending, all cataloguev1.ListProvidersResponse
-	if err := rq.edge.Get(ctx, "providers", url.Values{"filter": {"state = PENDING_VERIFICATION"}}, &pending); err != nil {
+	capped, err := readAll(ctx, rq, "providers", url.Values{"filter": {"state = PENDING_VERIFICATION"}}, &pending)
+	if err != nil {
 		return err
 	}
-	if err := rq.edge.Get(ctx, "providers", url.Values{"page_size": {"500"}}, &all); err != nil {
+	cut, err := readAll(ctx, rq, "providers", nil, &all)
+	if err != nil {
 		return err
 	}
+	capped = capped || cut
 	// The review queue, then what needs a look although nobody asked: live
 	// offerings not confirmed for too long, and prices above a region's cap.
 	lists := map[string]string{"Review": "state = PENDING_REVIEW", "Stale": "stale = true", "Capped": "price_capped = true"}
@@ -30,11 +35,14 @@ func (a *app) operatorHome(rq *request) error {
 		"Flagged": []string{"Stale", "Capped"}}
 	for key, filter := range lists {
 		var offs cataloguev1.ListOfferingsResponse
-		if err := rq.edge.Get(ctx, "providers/-/offerings", url.Values{"filter": {filter}, "page_size": {"200"}}, &offs); err != nil {
+		cut, err := readAll(ctx, rq, "providers/-/offerings", url.Values{"filter": {filter}}, &offs)
+		if err != nil {
 			return err
 		}
+		capped = capped || cut
 		data[key] = reviewRows(offs.GetOfferings(), all.GetProviders())
 	}
+	data["Bound"] = cappedNote(rq, capped)
 	return a.render(rq, "catalogue_operator", rq.lang.T("catalogue.op.title"), data)
 }
 
@@ -86,15 +94,19 @@ func (a *app) renderOperatorProvider(rq *request, name string, issued *catalogue
 		return err
 	}
 	var offs cataloguev1.ListOfferingsResponse
-	if err := rq.edge.Get(ctx, name+"/offerings", nil, &offs); err != nil {
+	capped, err := readAll(ctx, rq, name+"/offerings", nil, &offs)
+	if err != nil {
 		return err
 	}
 	var creds cataloguev1.ListProviderCredentialsResponse
-	if err := rq.edge.Get(ctx, name+"/credentials", nil, &creds); err != nil {
+	cut, err := readAll(ctx, rq, name+"/credentials", nil, &creds)
+	if err != nil {
 		return err
 	}
+	// The change log is a history, newest first: paged forward.
 	var log cataloguev1.ListChangeLogEntriesResponse
-	if err := rq.edge.Get(ctx, name+"/changeLogEntries", url.Values{"page_size": {"30"}}, &log); err != nil {
+	logPager, err := readPage(rq, "log", "h-log", rq.lang.T("catalogue.op.log"), name+"/changeLogEntries", nil, &log)
+	if err != nil {
 		return err
 	}
 	titles := map[string]string{} // the change log names offerings by resource name
@@ -103,7 +115,7 @@ func (a *app) renderOperatorProvider(rq *request, name string, issued *catalogue
 	}
 	return a.render(rq, "catalogue_operator_provider", p.GetDisplayName(), map[string]any{
 		"Provider": &p, "Offerings": offs.GetOfferings(), "Credentials": creds.GetProviderCredentials(), "Titles": titles,
-		"Log": log.GetChangeLogEntries(), "Issued": issued, "RequestID": session.RandomToken(),
+		"Log": log.GetChangeLogEntries(), "LogPager": logPager, "Bound": cappedNote(rq, capped || cut), "Issued": issued, "RequestID": session.RandomToken(),
 	})
 }
 

@@ -204,7 +204,7 @@ func (a *app) quotesPage(rq *request) error {
 	if err := rq.edge.Get(ctx, "clients/"+id, nil, client); err != nil {
 		return err
 	}
-	qrs, err := workerQuotes(ctx, rq, "clients/"+id)
+	qrs, capped, err := workerQuotes(ctx, rq, "clients/"+id)
 	if err != nil {
 		return err
 	}
@@ -217,39 +217,32 @@ func (a *app) quotesPage(rq *request) error {
 		return err
 	}
 	return a.render(rq, "quotes", rq.lang.T("quotes.title", client.GetGivenName()+" "+client.GetFamilyName()), map[string]any{
-		"ClientID": id, "Rows": rows, "Drafts": drafts, "RequestID": session.RandomToken(),
+		"ClientID": id, "Rows": rows, "Drafts": drafts, "RequestID": session.RandomToken(), "Bound": cappedNote(rq, capped),
 	})
 }
 
-// workerQuotes pages through the worker's own requests and keeps the
-// client's (the API cannot filter by client).
-func workerQuotes(ctx context.Context, rq *request, client string) ([]*cataloguev1.QuoteRequest, error) {
+// workerQuotes reads the worker's own requests whole (up to the bound) and
+// keeps the client's: the API cannot filter by client.
+func workerQuotes(ctx context.Context, rq *request, client string) ([]*cataloguev1.QuoteRequest, bool, error) {
+	var all cataloguev1.ListQuoteRequestsResponse
+	capped, err := readAll(ctx, rq, "providers/-/quoteRequests", nil, &all)
+	if err != nil {
+		return nil, false, err
+	}
 	var out []*cataloguev1.QuoteRequest
-	token := ""
-	for {
-		q := url.Values{"page_size": {"500"}}
-		if token != "" {
-			q.Set("page_token", token)
-		}
-		var page cataloguev1.ListQuoteRequestsResponse
-		if err := rq.edge.Get(ctx, "providers/-/quoteRequests", q, &page); err != nil {
-			return nil, err
-		}
-		for _, qr := range page.GetQuoteRequests() {
-			if qr.GetClient() == client {
-				out = append(out, qr)
-			}
-		}
-		if token = page.GetNextPageToken(); token == "" {
-			return out, nil
+	for _, qr := range all.GetQuoteRequests() {
+		if qr.GetClient() == client {
+			out = append(out, qr)
 		}
 	}
+	return out, capped, nil
 }
 
 // quoteDrafts are the client's plan revisions that services can be added to.
 func quoteDrafts(ctx context.Context, rq *request, id string) ([]*assessmentv1.PlanRevision, error) {
 	var pl assessmentv1.ListPlansResponse
-	if err := rq.edge.Get(ctx, "clients/"+id+"/plans", nil, &pl); err != nil {
+	// A client has a handful of plans; past the bound the page simply offers fewer drafts.
+	if _, err := readAll(ctx, rq, "clients/"+id+"/plans", nil, &pl); err != nil {
 		return nil, err
 	}
 	var out []*assessmentv1.PlanRevision
