@@ -4,11 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/polku-hb/polku/platform/auth"
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
@@ -29,21 +26,8 @@ func TestCommitmentReleasedByProviderAndClientVerbs(t *testing.T) {
 		t.Fatalf("SeedDemo: %v", err)
 	}
 	coachID := demo.Providers["neurocoach"]
-	as := func(p auth.Principal) context.Context {
-		tok, err := s.Token(p, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok, "x-polku-purpose", "case work")
-	}
-	conn := func(name string) *grpc.ClientConn {
-		c, err := grpc.NewClient(s.GRPCAddrs[name], grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	as := func(p auth.Principal) context.Context { return callAs(t, s, ctx, p, "case work") }
+	conn := func(name string) *grpc.ClientConn { return dialService(t, s, name) }
 	rc := referralv1.NewReferralServiceClient(conn("referral"))
 	bc := budgetv1.NewBudgetServiceClient(conn("budget"))
 	cat := cataloguev1.NewCatalogueServiceClient(conn("catalogue"))

@@ -11,7 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/testkit"
@@ -87,13 +86,7 @@ func TestRedisSizing(t *testing.T) {
 	}
 	t.Cleanup(func() { conn.Close() })
 	cc := clientsv1.NewClientsServiceClient(conn)
-	as := func(p auth.Principal) context.Context {
-		tok, err := s.Token(p, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok, "x-polku-purpose", "sizing")
-	}
+	as := func(p auth.Principal) context.Context { return callAs(t, s, ctx, p, "sizing") }
 	manager := as(auth.Principal{Subject: Mikko, Role: auth.RoleManager, Region: DemoRegion})
 	worker := as(auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion, Unit: "family-services"})
 

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	budgetv1 "github.com/polku-hb/polku/proto/gen/go/polku/budget/v1"
@@ -29,25 +28,10 @@ func TestBrowserBudgetLifecycleClaimsAndCohortChart(t *testing.T) {
 	rev := k.approvedPlan(id, 10, true)
 	k.seedCohorts()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if _, err := chromedp.Call(bctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	// Each step has its own deadline and reports where the browser was.
+	bctx := startChrome(t, exe)
 	do := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			loc, _ := chromedp.Run(bctx, chromedp.Location())
-			body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
-			t.Fatalf("%s: %v (at %s: %s)", name, err, loc, body)
-		}
+		chromeStep(t, bctx, name, actions...)
 	}
 	text := func(sel string) string {
 		t.Helper()

@@ -1,13 +1,10 @@
 package dev
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -22,25 +19,10 @@ func TestBrowserCatalogueProviderCreatesOperatorPublishes(t *testing.T) {
 	s, demo, base := startWebStack(t)
 	api := newCatalogueAPI(t, s)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if _, err := chromedp.Call(bctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	// Each step has its own deadline and says where the browser was when stuck.
+	bctx := startChrome(t, exe)
 	do := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			loc, _ := chromedp.Run(bctx, chromedp.Location())
-			body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
-			t.Fatalf("%s: %v (at %s: %s)", name, err, loc, body)
-		}
+		chromeStep(t, bctx, name, actions...)
 	}
 	signInAs := func(person, landsOn string) {
 		t.Helper()

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
@@ -86,16 +85,7 @@ func TestBrowserPlansAssessReturnAgreeActivate(t *testing.T) {
 	s, demo, base := startWebStack(t)
 	ctx, api := plansAPI(t, s)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	// Pages set a strict CSP; axe is injected by the test, not by the page.
-	if _, err := chromedp.Call(bctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	bctx := startChrome(t, exe)
 	b := &plansBrowser{t: t, ctx: bctx, base: base}
 	const workerHome, managerHome = "#h-overdue", "#h-wait"
 	b.open("/signin", `button[data-person]`)

@@ -6,12 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/polku-hb/polku/platform/auth"
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
@@ -34,36 +32,15 @@ func TestBrowserQuotesRequestAcceptAddToDraft(t *testing.T) {
 	}
 	defer conn.Close()
 	cat := cataloguev1.NewCatalogueServiceClient(conn)
-	as := func(p auth.Principal) context.Context {
-		tok, err := s.Token(p, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok, "x-polku-purpose", "test")
-	}
+	as := func(p auth.Principal) context.Context { return callAs(t, s, ctx, p, "test") }
 	aino := as(auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion, Unit: "family-services"})
 	coachID := demo.Providers["neurocoach"]
 	coach := as(auth.Principal{Subject: CoachStaff, Role: auth.RoleProvider, ProviderID: coachID})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if _, err := chromedp.Call(bctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	// Each step has its own deadline and says where the browser was when stuck.
+	bctx := startChrome(t, exe)
 	do := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			loc, _ := chromedp.Run(bctx, chromedp.Location())
-			body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
-			t.Fatalf("%s: %v (at %s: %s)", name, err, loc, body)
-		}
+		chromeStep(t, bctx, name, actions...)
 	}
 	text := func(sel string) string {
 		t.Helper()

@@ -15,7 +15,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/polku-hb/polku/platform/auth"
@@ -133,14 +132,7 @@ func TestBrowserWorkerPlanReferralProviderAcceptClientSees(t *testing.T) {
 		t.Fatal(err)
 	}
 	aino := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok, "x-polku-purpose", "test")
-	conn := func(name string) *grpc.ClientConn {
-		c, err := grpc.NewClient(s.GRPCAddrs[name], grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	conn := func(name string) *grpc.ClientConn { return dialService(t, s, name) }
 	bc := budgetv1.NewBudgetServiceClient(conn("budget"))
 	coachID := demo.Providers["neurocoach"]
 	offs, err := cataloguev1.NewCatalogueServiceClient(conn("catalogue")).ListOfferings(aino, &cataloguev1.ListOfferingsRequest{Parent: "providers/" + coachID})
@@ -166,16 +158,7 @@ func TestBrowserWorkerPlanReferralProviderAcceptClientSees(t *testing.T) {
 	}
 	lineID, before := committed()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	// Pages set a strict CSP; axe is injected by the test, not by the page.
-	if _, err := chromedp.Call(bctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	bctx := startChrome(t, exe)
 	// Each step has its own deadline, so a page that never shows what a step
 	// waits for fails fast and says where the browser was.
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(bctx, 30*time.Second) }
@@ -377,4 +360,35 @@ func fiEuros(cents int64) string {
 		b.WriteRune(r)
 	}
 	return fmt.Sprintf("%s,%02d\u00a0€", b.String(), cents%100)
+}
+
+// startChrome starts headless Chromium for one test; it closes with the test.
+// Pages set a strict CSP, and axe is injected by the test, not by the page,
+// so the CSP is bypassed.
+func startChrome(t *testing.T, exe string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if _, err := chromedp.Call(bctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	return bctx
+}
+
+// chromeStep runs one step of a browser test with its own deadline, so a page
+// that never shows what the step waits for fails fast and says where the
+// browser was.
+func chromeStep(t *testing.T, bctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		loc, _ := chromedp.Run(bctx, chromedp.Location())
+		body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
+		t.Fatalf("%s: %v (at %s: %s)", name, err, loc, body)
+	}
 }

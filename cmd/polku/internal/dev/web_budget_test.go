@@ -17,8 +17,6 @@ import (
 
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/polku-hb/polku/platform/auth"
@@ -47,21 +45,8 @@ type budgetKit struct {
 
 func newBudgetKit(t *testing.T, s *Stack, demo Demo) *budgetKit {
 	t.Helper()
-	as := func(p auth.Principal) context.Context {
-		tok, err := s.Token(p, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok, "x-polku-purpose", "test")
-	}
-	conn := func(name string) *grpc.ClientConn {
-		c, err := grpc.NewClient(s.GRPCAddrs[name], grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	as := func(p auth.Principal) context.Context { return callAs(t, s, context.Background(), p, "test") }
+	conn := func(name string) *grpc.ClientConn { return dialService(t, s, name) }
 	k := &budgetKit{t: t, coachID: demo.Providers["neurocoach"],
 		aino:  as(auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion, Unit: "family-services"}),
 		mikko: as(auth.Principal{Subject: Mikko, Role: auth.RoleManager, Region: DemoRegion, Unit: "family-services"}),
@@ -230,24 +215,6 @@ func (k *budgetKit) budget(name string) *budgetv1.Budget {
 }
 
 func lastPart(name string) string { return name[strings.LastIndex(name, "/")+1:] }
-
-// postStatus submits a form with the page's CSRF token and returns the
-// final status and page, for the answers that are not 200.
-func (b *browser) postStatus(path, page string, form url.Values) (int, string) {
-	b.t.Helper()
-	m := csrfRE.FindStringSubmatch(page)
-	if m == nil {
-		b.t.Fatalf("no CSRF token on the page before POST %s", path)
-	}
-	form.Set("csrf", m[1])
-	resp, err := b.c.PostForm(b.base+path, form)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
 
 // upload posts a multipart form with one file, as a browser's file input does.
 func (b *browser) upload(path, page, field, filename string, content []byte, form url.Values) (int, string) {

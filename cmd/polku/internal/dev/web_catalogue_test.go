@@ -3,7 +3,6 @@ package dev
 import (
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,24 +12,6 @@ import (
 
 	"github.com/polku-hb/polku/platform/auth"
 )
-
-// tryPost submits a form like browser.post but returns the final status and
-// page instead of requiring 200, for the refusals.
-func (b *browser) tryPost(path, page string, form url.Values) (int, string) {
-	b.t.Helper()
-	m := csrfRE.FindStringSubmatch(page)
-	if m == nil {
-		b.t.Fatalf("no CSRF token on the page before POST %s", path)
-	}
-	form.Set("csrf", m[1])
-	resp, err := b.c.PostForm(b.base+path, form)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
 
 // catalogueAPI reads catalogue resources as Olli the operator, who sees every
 // offering with its working copy: the tests' view of what the UI stored.
@@ -123,7 +104,7 @@ func TestWebCatalogueOfferingLifecycle(t *testing.T) {
 	form := coach.get("/provider/offerings/new", http.StatusOK)
 	bad := newOfferingForm("x")
 	bad.Del("title_fi")
-	code, page := coach.tryPost("/provider/offerings", form, bad)
+	code, page := coach.postStatus("/provider/offerings", form, bad)
 	if code != http.StatusBadRequest || !strings.Contains(page, `role="alert"`) || !strings.Contains(page, "nimi suomeksi") ||
 		!strings.Contains(page, "Viikoittainen vertaisryhmä vanhemmille") || !strings.Contains(page, `value="45,50"`) {
 		t.Fatalf("missing Finnish title = %d; want 400 with the typed form and the reason:\n%s", code, page)
@@ -218,7 +199,7 @@ func TestWebCatalogueReviewRejectAndPriceChange(t *testing.T) {
 	coachID := demo.Providers["neurocoach"]
 	review := olli.get("/operator/offerings/"+coachID+"/"+id, http.StatusOK)
 	rejectAt := "/operator/offerings/" + coachID + "/" + id + "/reject"
-	if code, _ := olli.tryPost(rejectAt, review, url.Values{"etag": {formEtag(t, review, rejectAt)}, "reason": {"  "}}); code != http.StatusBadRequest {
+	if code, _ := olli.postStatus(rejectAt, review, url.Values{"etag": {formEtag(t, review, rejectAt)}, "reason": {"  "}}); code != http.StatusBadRequest {
 		t.Errorf("reject without a reason = %d, want 400", code)
 	}
 	olli.post(rejectAt, review, url.Values{"etag": {formEtag(t, review, rejectAt)}, "reason": {"Kerro ryhmän koko ja kesto."}, "request_id": {"t-rej"}})
@@ -332,7 +313,7 @@ func TestWebCatalogueOperatorProvidersAndAccess(t *testing.T) {
 
 	// Suspend (a reason is required) and reinstate from the provider's page.
 	page := olli.get("/operator/providers/"+gid, http.StatusOK)
-	if code, _ := olli.tryPost("/operator/providers/"+gid+"/suspend", page, url.Values{}); code != http.StatusBadRequest {
+	if code, _ := olli.postStatus("/operator/providers/"+gid+"/suspend", page, url.Values{}); code != http.StatusBadRequest {
 		t.Errorf("suspend without a reason = %d, want 400", code)
 	}
 	page = olli.post("/operator/providers/"+gid+"/suspend", page, url.Values{"reason": {"Tarkistetaan toimintaa"}})
@@ -382,11 +363,11 @@ func TestWebCatalogueOperatorProvidersAndAccess(t *testing.T) {
 	coach.get("/provider/offerings/"+mid, http.StatusNotFound)
 	form := coach.get("/provider/offerings/new", http.StatusOK)
 	for _, path := range []string{"/provider/offerings/" + mid, "/provider/offerings/" + mid + "/withdraw"} {
-		if code, _ := coach.tryPost(path, form, newOfferingForm("Kaapattu")); code != http.StatusNotFound {
+		if code, _ := coach.postStatus(path, form, newOfferingForm("Kaapattu")); code != http.StatusNotFound {
 			t.Errorf("POST %s as the coach = %d, want 404", path, code)
 		}
 	}
-	if code, _ := coach.tryPost("/provider/offerings/..%2F..%2F"+demo.Providers["museum"]+"/withdraw", form, url.Values{}); code != http.StatusBadRequest && code != http.StatusNotFound {
+	if code, _ := coach.postStatus("/provider/offerings/..%2F..%2F"+demo.Providers["museum"]+"/withdraw", form, url.Values{}); code != http.StatusBadRequest && code != http.StatusNotFound {
 		t.Errorf("a path trick = %d, want 400 or 404", code)
 	}
 	if after := api.get(museumOff); after["state"] != before["state"] || after["etag"] != before["etag"] {

@@ -65,8 +65,19 @@ func (b *browser) get(path string, want int) string {
 }
 
 // post submits a form with the CSRF token found on page; it returns the page
-// the browser ends on after the redirect.
+// the browser ends on after the redirect, which must be 200.
 func (b *browser) post(path, page string, form url.Values) string {
+	b.t.Helper()
+	code, body := b.postStatus(path, page, form)
+	if code != http.StatusOK {
+		b.t.Fatalf("POST %s = %d:\n%s", path, code, body)
+	}
+	return body
+}
+
+// postStatus is post returning the final status and page instead of
+// requiring 200, for the refusals.
+func (b *browser) postStatus(path, page string, form url.Values) (int, string) {
 	b.t.Helper()
 	m := csrfRE.FindStringSubmatch(page)
 	if m == nil {
@@ -79,10 +90,7 @@ func (b *browser) post(path, page string, form url.Values) string {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		b.t.Fatalf("POST %s = %d:\n%s", path, resp.StatusCode, body)
-	}
-	return string(body)
+	return resp.StatusCode, string(body)
 }
 
 // Every role's main pages render from the seeded demo through the REST edge,
