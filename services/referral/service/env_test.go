@@ -95,8 +95,8 @@ func (f *fakeCatalogue) GetProvider(ctx context.Context, req *cataloguev1.GetPro
 type fakeBudget struct {
 	budgetv1.UnimplementedBudgetServiceServer
 	mu       sync.Mutex
-	down     bool // answer UNAVAILABLE without doing anything
-	lose     bool // commit, then answer UNAVAILABLE (the answer is lost)
+	down     bool              // answer UNAVAILABLE without doing anything
+	lose     bool              // commit, then answer UNAVAILABLE (the answer is lost)
 	commits  map[string]string // request id -> entry
 	amounts  map[string]int64  // request id -> amount committed
 	releases map[string]string
