@@ -133,6 +133,44 @@ func TestQuoteRequestFlowAndExpiry(t *testing.T) {
 		if len(ex.GetQuoteRequests()) != 1 {
 			t.Errorf("worker's expired list = %d; want 1", len(ex.GetQuoteRequests()))
 		}
+
+		// The filters the API documents: by client, offering and requester,
+		// with AND; a provider may not filter by client.
+		if _, err := ask(aino, coach.GetName(), &cataloguev1.QuoteRequest{Client: "clients/c2", NeedDescription: "toisen asiakkaan tarve"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			who    auth.Principal
+			filter string
+			want   int
+		}{
+			{aino, "", 3},
+			{aino, `client = "clients/c1"`, 2},
+			{aino, `client = "clients/c2"`, 1},
+			{aino, `client = "clients/c1" AND state = ACCEPTED`, 1},
+			{aino, `offering = "` + o.GetName() + `"`, 1},
+			{aino, `requester = "w-aino"`, 3},
+			{aino, `requester = "w-pekka"`, 0},
+			{pekka, `client = "clients/c1"`, 0}, // a worker lists only their own requests
+			{staff(coach.GetName()), `offering = "` + o.GetName() + `"`, 1},
+		} {
+			got, err := e.cc.ListQuoteRequests(e.as(t, tc.who), &cataloguev1.ListQuoteRequestsRequest{Parent: "providers/-", Filter: tc.filter})
+			if err != nil || len(got.GetQuoteRequests()) != tc.want {
+				t.Errorf("%s filter %q = %d, %v; want %d", tc.who.Subject, tc.filter, len(got.GetQuoteRequests()), err, tc.want)
+			}
+		}
+		for _, tc := range []struct {
+			who    auth.Principal
+			filter string
+		}{
+			{staff(coach.GetName()), `client = "clients/c1"`},
+			{aino, `client = "c1"`},
+			{aino, `offering = "offerings/x"`},
+			{aino, `colour = "red"`},
+		} {
+			_, err := e.cc.ListQuoteRequests(e.as(t, tc.who), &cataloguev1.ListQuoteRequestsRequest{Parent: "providers/-", Filter: tc.filter})
+			wantCode(t, "filter "+tc.filter, err, codes.InvalidArgument)
+		}
 		// Lapse: quoted, not accepted by the end of valid_until (Helsinki).
 		q3, _ := ask(aino, coach.GetName(), need())
 		q3q, err := e.cc.SubmitQuote(e.as(t, staff(coach.GetName())), &cataloguev1.SubmitQuoteRequest{Name: q3.GetName(), Quote: &cataloguev1.Quote{Description: "x", Unit: 1, Quantity: 2, UnitAmountCents: 100, ValidUntil: &date.Date{Year: 2026, Month: 3, Day: 5}}})

@@ -221,21 +221,15 @@ func (a *app) quotesPage(rq *request) error {
 	})
 }
 
-// workerQuotes reads the worker's own requests whole (up to the bound) and
-// keeps the client's: the API cannot filter by client.
+// workerQuotes reads the signed-in worker's requests for the client, whole
+// (up to the bound): the catalogue lists a worker's own requests only.
 func workerQuotes(ctx context.Context, rq *request, client string) ([]*cataloguev1.QuoteRequest, bool, error) {
 	var all cataloguev1.ListQuoteRequestsResponse
-	capped, err := readAll(ctx, rq, "providers/-/quoteRequests", nil, &all)
+	capped, err := readAll(ctx, rq, "providers/-/quoteRequests", url.Values{"filter": {`client = "` + client + `"`}}, &all)
 	if err != nil {
 		return nil, false, err
 	}
-	var out []*cataloguev1.QuoteRequest
-	for _, qr := range all.GetQuoteRequests() {
-		if qr.GetClient() == client {
-			out = append(out, qr)
-		}
-	}
-	return out, capped, nil
+	return all.GetQuoteRequests(), capped, nil
 }
 
 // quoteDrafts are the client's plan revisions that services can be added to.

@@ -126,12 +126,30 @@ func (s *Service) GetQuoteRequest(ctx context.Context, providerID, id string) (*
 	return quoteView(p, q, ver), nil
 }
 
+// QuoteFilter narrows a quote request list; zero fields match everything.
+type QuoteFilter struct {
+	State     catalogue.QuoteState
+	ClientID  string // workers only: a provider never learns the client
+	Requester string
+	// OfferingProvider and OfferingID name one offering.
+	OfferingProvider, OfferingID string
+}
+
+func (f QuoteFilter) match(q *catalogue.QuoteRequest) bool {
+	return (f.State == 0 || q.State == f.State) && (f.ClientID == "" || q.ClientID == f.ClientID) &&
+		(f.Requester == "" || q.Requester == f.Requester) &&
+		(f.OfferingID == "" || q.ProviderID == f.OfferingProvider && q.OfferingID == f.OfferingID)
+}
+
 // ListQuoteRequests lists a provider's inbox (the provider) or a worker's own
 // requests (providerID "-", or a provider to narrow them), newest first.
-func (s *Service) ListQuoteRequests(ctx context.Context, providerID string, state catalogue.QuoteState, after store.IndexEntry, limit int) ([]*QuoteView, store.IndexEntry, error) {
+func (s *Service) ListQuoteRequests(ctx context.Context, providerID string, f QuoteFilter, after store.IndexEntry, limit int) ([]*QuoteView, store.IndexEntry, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, store.IndexEntry{}, err
+	}
+	if f.ClientID != "" && p.Role == auth.RoleProvider {
+		return nil, store.IndexEntry{}, catalogue.Violations{{Field: "filter", Rule: "client is not a filter for providers"}}
 	}
 	var index string
 	switch {
@@ -164,7 +182,7 @@ func (s *Service) ListQuoteRequests(ctx context.Context, providerID string, stat
 			}
 			q := qs[k]
 			q.Expire(now)
-			if !mayReadQuote(p, q) || (providerID != "-" && q.ProviderID != providerID) || (state != 0 && q.State != state) {
+			if !mayReadQuote(p, q) || (providerID != "-" && q.ProviderID != providerID) || !f.match(q) {
 				continue
 			}
 			out = append(out, quoteView(p, q, vers[k]))

@@ -106,24 +106,16 @@ func (s *Server) ListQuoteRequests(ctx context.Context, req *cataloguev1.ListQuo
 	if o := req.GetOrderBy(); o != "" && o != "create_time desc" {
 		return nil, invalid("order_by", "only create_time desc is supported")
 	}
-	terms, err := parseFilter(req.GetFilter(), "state")
+	f, err := quoteFilter(req.GetFilter())
 	if err != nil {
 		return nil, err
-	}
-	var state catalogue.QuoteState
-	if v, ok := terms["state"]; ok {
-		n, ok := cataloguev1.QuoteRequest_State_value[v]
-		if !ok || n == 0 {
-			return nil, invalid("filter", "state must be a quote request state")
-		}
-		state = catalogue.QuoteState(n)
 	}
 	query := req.GetParent() + "?" + req.GetFilter()
 	after, n, err := page(req.GetPageSize(), req.GetPageToken(), query)
 	if err != nil {
 		return nil, s.toStatus(ctx, req.GetParent(), err)
 	}
-	list, next, err := s.app.ListQuoteRequests(ctx, pid, state, after, n)
+	list, next, err := s.app.ListQuoteRequests(ctx, pid, f, after, n)
 	if err != nil {
 		return nil, s.toStatus(ctx, req.GetParent(), err)
 	}
@@ -174,4 +166,37 @@ func (s *Server) CancelQuoteRequest(ctx context.Context, req *cataloguev1.Cancel
 	return s.quoteVerb(ctx, req.GetName(), func(ctx context.Context, pid, id string) (*app.QuoteView, error) {
 		return s.app.CancelQuoteRequest(ctx, pid, id, req.GetReason(), req.GetEtag(), req.GetRequestId())
 	})
+}
+
+// quoteFilter parses ListQuoteRequests' filter: state, client, requester and
+// offering, joined with AND.
+func quoteFilter(filter string) (app.QuoteFilter, error) {
+	terms, err := parseFilter(filter, "state", "client", "requester", "offering")
+	if err != nil {
+		return app.QuoteFilter{}, err
+	}
+	var f app.QuoteFilter
+	if v, ok := terms["state"]; ok {
+		n, ok := cataloguev1.QuoteRequest_State_value[v]
+		if !ok || n == 0 {
+			return f, invalid("filter", "state must be a quote request state")
+		}
+		f.State = catalogue.QuoteState(n)
+	}
+	if v, ok := terms["client"]; ok {
+		id, ok := strings.CutPrefix(v, "clients/")
+		if !ok || id == "" || strings.Contains(id, "/") {
+			return f, invalid("filter", `client must be "clients/{client}"`)
+		}
+		f.ClientID = id
+	}
+	f.Requester = terms["requester"]
+	if v, ok := terms["offering"]; ok {
+		parts := strings.Split(v, "/")
+		if len(parts) != 4 || parts[0] != "providers" || parts[2] != "offerings" || parts[1] == "" || parts[3] == "" {
+			return f, invalid("filter", `offering must be "providers/{provider}/offerings/{offering}"`)
+		}
+		f.OfferingProvider, f.OfferingID = parts[1], parts[3]
+	}
+	return f, nil
 }

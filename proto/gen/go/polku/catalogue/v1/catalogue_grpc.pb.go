@@ -161,8 +161,8 @@ type CatalogueServiceClient interface {
 	// the requesting worker and the client's team.
 	GetQuoteRequest(ctx context.Context, in *GetQuoteRequestRequest, opts ...grpc.CallOption) (*QuoteRequest, error)
 	// Lists quote requests: a provider's inbox (`providers/{provider}`), or with
-	// `providers/-` those the caller may see (a worker: the ones they asked or of
-	// their team's clients).
+	// `providers/-` those the caller may see (a provider: its inbox; a worker:
+	// the ones they asked).
 	ListQuoteRequests(ctx context.Context, in *ListQuoteRequestsRequest, opts ...grpc.CallOption) (*ListQuoteRequestsResponse, error)
 	// Gives a quote (REQUESTED -> QUOTED). The provider addressed.
 	SubmitQuote(ctx context.Context, in *SubmitQuoteRequest, opts ...grpc.CallOption) (*QuoteRequest, error)
@@ -650,8 +650,8 @@ type CatalogueServiceServer interface {
 	// the requesting worker and the client's team.
 	GetQuoteRequest(context.Context, *GetQuoteRequestRequest) (*QuoteRequest, error)
 	// Lists quote requests: a provider's inbox (`providers/{provider}`), or with
-	// `providers/-` those the caller may see (a worker: the ones they asked or of
-	// their team's clients).
+	// `providers/-` those the caller may see (a provider: its inbox; a worker:
+	// the ones they asked).
 	ListQuoteRequests(context.Context, *ListQuoteRequestsRequest) (*ListQuoteRequestsResponse, error)
 	// Gives a quote (REQUESTED -> QUOTED). The provider addressed.
 	SubmitQuote(context.Context, *SubmitQuoteRequest) (*QuoteRequest, error)
