@@ -62,10 +62,14 @@ func Serve(ctx context.Context, args []string, out io.Writer) error {
 	for _, n := range []string{"clients", "assessment", "budget", "catalogue", "referral"} {
 		addrs[n] = "127.0.0.1:0"
 	}
+	ttl, err := dev.TokenCacheTTLFromEnv()
+	if err != nil {
+		return err
+	}
 	exp := &countingExporter{}
 	s, err := dev.Start(ctx, dev.Options{
 		DataDir: *dataDir, Store: *storeKind, RedisAddrs: []string{*redisAddr},
-		GatewayAddr: "127.0.0.1:0", ServiceAddrs: addrs, SpanExporter: exp, Log: io.Discard,
+		GatewayAddr: "127.0.0.1:0", ServiceAddrs: addrs, SpanExporter: exp, Log: io.Discard, TokenCacheTTL: ttl,
 	})
 	if err != nil {
 		return err

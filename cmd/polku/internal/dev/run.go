@@ -48,9 +48,13 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer lf.Close()
 
+	ttl, err := TokenCacheTTLFromEnv()
+	if err != nil {
+		return err
+	}
 	s, err := Start(ctx, Options{
 		DataDir: *dataDir, Store: *storeKind, RedisAddrs: strings.Split(*redisAddrs, ","),
-		GatewayAddr: *gatewayAddr, Log: lf, MetricsAddr: *metricsAddr,
+		GatewayAddr: *gatewayAddr, Log: lf, MetricsAddr: *metricsAddr, TokenCacheTTL: ttl,
 	})
 	if err != nil {
 		return err
@@ -151,6 +155,23 @@ func Token(args []string, out io.Writer) error {
 	}
 	_, err = fmt.Fprintln(out, tok)
 	return err
+}
+
+// TokenCacheTTLFromEnv reads POLKU_TOKEN_CACHE_TTL as the services do ("0"
+// turns the cache off) into Options.TokenCacheTTL.
+func TokenCacheTTLFromEnv() (time.Duration, error) {
+	v := os.Getenv("POLKU_TOKEN_CACHE_TTL")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil || d < 0:
+		return 0, fmt.Errorf("POLKU_TOKEN_CACHE_TTL: %q is not a duration of 0 or more", v)
+	case d == 0:
+		return -1, nil
+	}
+	return d, nil
 }
 
 func envOr(key, def string) string {

@@ -66,6 +66,9 @@ type Options struct {
 	// MetricsAddr, when set, serves the Prometheus /metrics of every service
 	// (each series labelled with its service_name) there; "" serves none.
 	MetricsAddr string
+	// TokenCacheTTL is how long verified tokens are remembered (0:
+	// boot.DefaultTokenCacheTTL; negative: verify every call).
+	TokenCacheTTL time.Duration
 }
 
 // Stack is a running all-in-one.
@@ -121,7 +124,13 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	verifier := auth.NewCachedVerifier(es256, 10_000, boot.DefaultTokenCacheTTL)
+	var verifier auth.TokenVerifier = es256
+	switch {
+	case o.TokenCacheTTL == 0:
+		verifier = auth.NewCachedVerifier(es256, 10_000, boot.DefaultTokenCacheTTL)
+	case o.TokenCacheTTL > 0:
+		verifier = auth.NewCachedVerifier(es256, 10_000, o.TokenCacheTTL)
+	}
 	picKey, err := devPICKey(o.DataDir)
 	if err != nil {
 		return nil, err
