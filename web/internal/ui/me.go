@@ -31,7 +31,7 @@ func (a *app) mePage(rq *request) error {
 	}
 	return a.render(rq, "me", rq.lang.T("me.title"), map[string]any{
 		"V": v, "Access": al.GetAccessLogEntries(), "AccessPager": alPager, "Clients": rq.s.ClientIDs, "RequestID": session.RandomToken(),
-		"Categories": enumNames(clientsv1.DataCategory_name), "Granted": granted(v.Consents),
+		"Categories": enumNames(clientsv1.DataCategory_name), "Granted": granted(v.Consents), "Pending": pendingAgreements(v),
 	})
 }
 

@@ -169,6 +169,7 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /me", a.role(a.mePage, "CLIENT", "ASSISTANT"))
 	mux.Handle("POST /me/consents", a.role(a.grantConsent, "CLIENT", "ASSISTANT"))
 	mux.Handle("POST /me/consents/{consent}/withdraw", a.role(a.withdrawConsent, "CLIENT", "ASSISTANT"))
+	mux.Handle("POST /me/plans/{plan}/revisions/{rev}/agree", a.role(a.agreeToPlan, "CLIENT"))
 	return securityHeaders(mux), nil
 }
 

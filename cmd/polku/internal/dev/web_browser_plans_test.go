@@ -169,6 +169,11 @@ func TestBrowserPlansAssessReturnAgreeActivate(t *testing.T) {
 		t.Errorf("after proposing the page says %q", msg)
 	}
 
+	// Tiina sees the proposed plan waiting for her own agreement (she does
+	// not give it here: Aino records it later in this test).
+	b.as("tiina", `section[data-agree="`+rev+`"] input[name="confirm"]`)
+	checkPage(t, bctx, shots, "plans-04a-client-agree")
+
 	// Mikko returns it with a reason.
 	b.as("mikko", managerHome)
 	card := `article[data-approval="` + rev + `"]`
