@@ -18,7 +18,10 @@ GENERATED := proto/gen/go gateway/internal/openapi/spec
 BENCH_PKGS := ./services/catalogue/service ./services/budget/service ./cmd/polku/internal/dev
 
 # Fuzz targets, package:FuzzName, run one after the other for FUZZTIME each.
-FUZZTIME ?= 5s
+# A count, not a duration: Go 1.26's fuzz coordinator can fail a target with
+# "context deadline exceeded" when a duration runs out while a worker is busy
+# (Go issue #75804, fixed in Go 1.27); a count has no deadline to race.
+FUZZTIME ?= 20000x
 FUZZ_WORKERS ?= 2
 FUZZ_TARGETS := \
 	./services/clients/internal/client:FuzzParsePIC \
@@ -44,7 +47,7 @@ help:
 	@echo "make build            build binaries into bin/ (polku, gateway, the five services, web)"
 	@echo "make bench            load generator on Redis (AOF) and the embedded store: seeded volume, scenarios, floor, growth, memory (docs/performance.md)"
 	@echo "make bench-micro      go-test micro-benchmarks: catalogue search, budget commits, send-referral"
-	@echo "make fuzz             run every fuzz target for FUZZTIME (default 5s) each"
+	@echo "make fuzz             run every fuzz target for FUZZTIME (default 20000x: executions) each"
 	@echo "make images           container images of every component (podman or docker; BASE_IMAGE, or IMAGE_BUILD=host)"
 	@echo "make clean            remove .data/, bin/ and .bin/"
 
