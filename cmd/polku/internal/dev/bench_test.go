@@ -15,7 +15,6 @@ import (
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
@@ -61,14 +60,7 @@ func BenchmarkSendReferralREST(b *testing.B) {
 	aino := auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion, Unit: "family-services"}
 	tok, _ := s.Token(aino, time.Hour)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok, "x-polku-purpose", "benchmark")
-	dial := func(name string) *grpc.ClientConn {
-		c, err := grpc.NewClient(s.GRPCAddrs[name], grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
-		return c
-	}
+	dial := func(name string) *grpc.ClientConn { return dialService(b, s, name) }
 	rc := referralv1.NewReferralServiceClient(dial("referral"))
 	coachID := demo.Providers["neurocoach"]
 	offs, err := cataloguev1.NewCatalogueServiceClient(dial("catalogue")).ListOfferings(ctx, &cataloguev1.ListOfferingsRequest{Parent: "providers/" + coachID})

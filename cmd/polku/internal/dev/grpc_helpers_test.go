@@ -14,7 +14,7 @@ import (
 
 // dialService is a loopback gRPC connection to one of the stack's services,
 // closed with the test.
-func dialService(t *testing.T, s *Stack, name string) *grpc.ClientConn {
+func dialService(t testing.TB, s *Stack, name string) *grpc.ClientConn {
 	t.Helper()
 	c, err := grpc.NewClient(s.GRPCAddrs[name], grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -26,7 +26,7 @@ func dialService(t *testing.T, s *Stack, name string) *grpc.ClientConn {
 
 // callAs is ctx carrying an hour's token of p and the purpose the client's
 // access log records.
-func callAs(t *testing.T, s *Stack, ctx context.Context, p auth.Principal, purpose string) context.Context {
+func callAs(t testing.TB, s *Stack, ctx context.Context, p auth.Principal, purpose string) context.Context {
 	t.Helper()
 	tok, err := s.Token(p, time.Hour)
 	if err != nil {

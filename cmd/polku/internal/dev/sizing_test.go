@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/polku-hb/polku/platform/auth"
 	"github.com/polku-hb/polku/platform/testkit"
@@ -80,12 +78,7 @@ func TestRedisSizing(t *testing.T) {
 	t.Cleanup(func() { _ = rc.Close() })
 	s, _, _ := startStack(t, Options{Store: "redis", RedisAddrs: []string{addr}})
 	ctx := context.Background()
-	conn, err := grpc.NewClient(s.GRPCAddrs["clients"], grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	cc := clientsv1.NewClientsServiceClient(conn)
+	cc := clientsv1.NewClientsServiceClient(dialService(t, s, "clients"))
 	as := func(p auth.Principal) context.Context { return callAs(t, s, ctx, p, "sizing") }
 	manager := as(auth.Principal{Subject: Mikko, Role: auth.RoleManager, Region: DemoRegion})
 	worker := as(auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion, Unit: "family-services"})

@@ -8,8 +8,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"google.golang.org/genproto/googleapis/type/date"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/polku-hb/polku/platform/auth"
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
@@ -26,12 +24,7 @@ func TestBrowserQuotesRequestAcceptAddToDraft(t *testing.T) {
 	shots := screenshotDir(t)
 	s, demo, base := startWebStack(t)
 	ctx := context.Background()
-	conn, err := grpc.NewClient(s.GRPCAddrs["catalogue"], grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	cat := cataloguev1.NewCatalogueServiceClient(conn)
+	cat := cataloguev1.NewCatalogueServiceClient(dialService(t, s, "catalogue"))
 	as := func(p auth.Principal) context.Context { return callAs(t, s, ctx, p, "test") }
 	aino := as(auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion, Unit: "family-services"})
 	coachID := demo.Providers["neurocoach"]
@@ -121,14 +114,7 @@ func TestBrowserQuotesRequestAcceptAddToDraft(t *testing.T) {
 
 	// The assessment service priced it from the quote.
 	revName, _, _ := strings.Cut(draftURL[strings.Index(draftURL, "clients/"):], "?") // after the flash of the revise
-	rev, err := assessmentv1.NewAssessmentServiceClient(func() *grpc.ClientConn {
-		c, err := grpc.NewClient(s.GRPCAddrs["assessment"], grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}()).GetPlanRevision(aino, &assessmentv1.GetPlanRevisionRequest{Name: revName})
+	rev, err := assessmentv1.NewAssessmentServiceClient(dialService(t, s, "assessment")).GetPlanRevision(aino, &assessmentv1.GetPlanRevisionRequest{Name: revName})
 	if err != nil {
 		t.Fatal(err)
 	}

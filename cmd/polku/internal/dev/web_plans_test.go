@@ -10,12 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/genproto/googleapis/type/date"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/polku-hb/polku/platform/auth"
 	assessmentv1 "github.com/polku-hb/polku/proto/gen/go/polku/assessment/v1"
@@ -25,17 +21,8 @@ import (
 // UI's forms did.
 func plansAPI(t *testing.T, s *Stack) (context.Context, assessmentv1.AssessmentServiceClient) {
 	t.Helper()
-	tok, err := s.Token(auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion, Unit: "family-services"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient(s.GRPCAddrs["assessment"], grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok, "x-polku-purpose", "test")
-	return ctx, assessmentv1.NewAssessmentServiceClient(conn)
+	aino := auth.Principal{Subject: Aino, Role: auth.RoleWorker, Region: DemoRegion, Unit: "family-services"}
+	return callAs(t, s, context.Background(), aino, "test"), assessmentv1.NewAssessmentServiceClient(dialService(t, s, "assessment"))
 }
 
 // postStatusText is postStatus with the page's HTML entities decoded, so
